@@ -1,0 +1,36 @@
+# Two commands for a new user: `make run` (set up, index, serve) and `make test` (set up, test).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup run index serve test lint bench clean
+
+setup: $(STAMP)
+
+# Re-installs only when pyproject.toml changes; torch is pinned first so nothing pulls a CUDA build.
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+index: setup
+	$(BIN)/ragbot index
+
+run: index
+	$(BIN)/ragbot serve
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+bench: setup
+	$(BIN)/ragbot bench
+
+clean:
+	rm -rf $(VENV) index/manifest.json index/passages-* index/vectors-* index/sentences-* index/.lock

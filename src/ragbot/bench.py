@@ -1,0 +1,88 @@
+"""`ragbot bench`: index build time, warm ask latency, cold `ragbot ask` wall time and peak memory."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ragbot.chain import Pipeline
+from ragbot.errors import RagbotError
+from ragbot.index import build_index
+from ragbot.models import load_embedder
+from ragbot.settings import Settings
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    pos = (len(ordered) - 1) * q
+    lo, hi = int(pos), min(int(pos) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def _questions(path: Path) -> list[str]:
+    if not path.is_file():
+        raise RagbotError(f"{path} not found; pass --questions FILE (JSONL with a question field)")
+    return [json.loads(line)["question"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def run_bench(settings: Settings, questions_file: Path, cold_runs: int = 3) -> dict[str, float]:
+    questions = _questions(questions_file)
+    figures: dict[str, float] = {}
+    start = time.perf_counter()
+    embedder = load_embedder(settings.embed_model, settings.threads, settings.embed_batch_size)
+    figures["model_load_s"] = time.perf_counter() - start
+
+    with tempfile.TemporaryDirectory(prefix="ragbot-bench-") as tmp:
+        bench_settings = settings.model_copy(update={"index_dir": Path(tmp) / "index"})
+        start = time.perf_counter()
+        index, _ = build_index(bench_settings, embedder, progress=False, log=lambda _msg: None)
+        figures["index_build_s"] = time.perf_counter() - start
+        figures["passages"] = len(index.passages)
+
+        pipeline = Pipeline(bench_settings, index, embedder)
+        for q in questions[:3]:
+            pipeline.ask(q)  # warm-up
+        timings = [pipeline.ask(q).timings_ms for q in questions]
+        for stage in ("retrieve", "answer", "total"):
+            values = [t[stage] for t in timings]
+            figures[f"warm_{stage}_p50_ms"] = statistics.median(values)
+            figures[f"warm_{stage}_p95_ms"] = percentile(values, 0.95)
+        figures["warm_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+        # Cold: a fresh `ragbot ask` process against the index just built.
+        cold = []
+        env = {**os.environ, "RAGBOT_INDEX_DIR": str(bench_settings.index_dir), "RAGBOT_CORPUS_DIR": str(settings.corpus_dir)}
+        exe = shutil.which("ragbot") or sys.executable
+        cmd = [exe] if exe.endswith("ragbot") else [exe, "-m", "ragbot.cli"]
+        for i in range(cold_runs):
+            start = time.perf_counter()
+            proc = subprocess.run([*cmd, "ask", questions[i % len(questions)]], env=env, capture_output=True, text=True)
+            cold.append(time.perf_counter() - start)
+            if proc.returncode != 0:
+                raise RagbotError(f"cold `ragbot ask` failed: {proc.stderr.strip().splitlines()[-1:]}")
+        figures["cold_ask_median_s"] = statistics.median(cold)
+        figures["cold_ask_min_s"] = min(cold)
+        figures["cold_ask_max_s"] = max(cold)
+        figures["cold_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+    print(f"ragbot bench: {len(questions)} questions from {questions_file}, {figures['passages']:.0f} passages, {os.cpu_count()} CPUs")
+    print(f"  model load           {figures['model_load_s']:.2f} s")
+    print(f"  index build          {figures['index_build_s']:.2f} s (full corpus, embedder loaded)")
+    for stage in ("retrieve", "answer", "total"):
+        print(f"  warm ask {stage:<9}   p50 {figures[f'warm_{stage}_p50_ms']:7.1f} ms   p95 {figures[f'warm_{stage}_p95_ms']:7.1f} ms")
+    print(
+        f"  cold `ragbot ask`    median {figures['cold_ask_median_s']:.2f} s "
+        f"(min {figures['cold_ask_min_s']:.2f}, max {figures['cold_ask_max_s']:.2f}, {cold_runs} runs)"
+    )
+    print(f"  peak memory          {figures['warm_peak_rss_mb']:.0f} MB warm process, {figures['cold_peak_rss_mb']:.0f} MB cold process")
+    return figures

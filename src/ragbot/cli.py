@@ -1,0 +1,219 @@
+"""The `ragbot` command: a thin shell over the library (index, ask, chat, serve, bench)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any, NoReturn
+
+from ragbot.errors import RagbotError
+
+EXIT_ERROR, EXIT_USAGE = 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake in one line instead of a usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="ragbot",
+        description="Offline question answering over policy briefs; every answer sentence cites its passage.",
+        epilog="Settings come from defaults < ragbot.toml < RAGBOT_* environment variables < these options.",
+    )
+    p.add_argument("--config", type=Path, help="settings file (default: ./ragbot.toml if present)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    s = sub.add_parser(
+        "index",
+        help="build or refresh the index from the corpus folder",
+        description="Embed the corpus into index/; only changed files are re-embedded.",
+    )
+    s.add_argument("--corpus", type=Path, help="folder of .txt/.md briefs (default: corpus/)")
+    s.add_argument("--index", type=Path, help="index folder (default: index/)")
+    s.add_argument("--rebuild", action="store_true", help="re-embed everything, ignoring the existing index")
+
+    s = sub.add_parser(
+        "ask", help="answer one question (or a JSONL file of them)", description="Answer a question from the briefs with cited passages."
+    )
+    s.add_argument("question", nargs="?", help="the question, in quotes")
+    s.add_argument("-k", type=int, help="passages in the ranked list (default 10)")
+    s.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    s.add_argument("--jsonl", type=Path, metavar="FILE", help='answer each {"id", "question"} line of FILE; print one JSON result per line')
+    s.add_argument("--index", type=Path, help="index folder (default: index/)")
+
+    s = sub.add_parser(
+        "chat", help="a conversation in the terminal", description="Ask questions one after another; an empty line or Ctrl-D ends."
+    )
+    s.add_argument("--index", type=Path, help="index folder (default: index/)")
+
+    s = sub.add_parser("serve", help="start the chat page (http://127.0.0.1:7860)", description="Serve the Gradio chat page.")
+    s.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    s.add_argument("--port", type=int, help="port (default 7860)")
+    s.add_argument("--index", type=Path, help="index folder (default: index/)")
+
+    s = sub.add_parser("bench", help="print index build time, ask latency and memory", description="Benchmark ragbot on this machine.")
+    s.add_argument(
+        "--questions", type=Path, default=Path("eval/briefs_qa.jsonl"), help="JSONL with a question field (default: eval/briefs_qa.jsonl)"
+    )
+    s.add_argument("--runs", type=int, default=3, help="cold-start runs (default 3)")
+    return p
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from ragbot.settings import Settings
+
+    return Settings.load(
+        config_file=args.config,
+        corpus_dir=getattr(args, "corpus", None),
+        index_dir=getattr(args, "index", None),
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return int(COMMANDS[args.command](args) or 0)
+    except RagbotError as exc:
+        print(f"ragbot: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from ragbot.corpus import corpus_state
+    from ragbot.index import build_index, diff_corpus, load_index, read_manifest
+    from ragbot.models import load_embedder
+
+    settings = _settings(args)
+    state = corpus_state(settings.corpus_dir)  # fails on a missing or empty folder before loading the model
+    if not args.rebuild and not diff_corpus(read_manifest(settings.index_dir), state, settings).stale:
+        load_index(settings.index_dir)  # verifies every artifact's checksum
+        print(f"index in {settings.index_dir}/ is up to date", file=sys.stderr)
+        return 0
+    embedder = load_embedder(settings.embed_model, settings.threads, settings.embed_batch_size)
+    build_index(settings, embedder, rebuild=args.rebuild, progress=sys.stderr.isatty() or bool(os.environ.get("RAGBOT_PROGRESS")))
+    return 0
+
+
+def _pipeline(args: argparse.Namespace) -> Any:
+    from ragbot.chain import Pipeline
+
+    return Pipeline.load(_settings(args))
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from ragbot.chain import clean_question
+
+    if (args.question is None) == (args.jsonl is None):
+        raise RagbotError("give either a QUESTION or --jsonl FILE")
+    if args.k is not None and not 1 <= args.k <= 100:
+        raise RagbotError(f"-k must be between 1 and 100, got {args.k}")
+    settings = _settings(args)
+    if args.jsonl is not None:
+        items = list(_read_jsonl_questions(args.jsonl))
+        pipeline = _pipeline(args)
+        for line_no, item in items:
+            try:
+                result = pipeline.ask(item["question"], k=args.k).to_dict()
+            except RagbotError as exc:  # one bad line must not lose the others
+                result = {"question": item.get("question"), "error": str(exc)}
+                print(f"ragbot: {args.jsonl}:{line_no}: {exc}", file=sys.stderr)
+            print(json.dumps({"id": item.get("id"), **result}, ensure_ascii=False), flush=True)
+        return 0
+    clean_question(args.question, settings.max_question_chars)  # reject bad input before loading models
+    answer = _pipeline(args).ask(args.question, k=args.k)
+    print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=None) if args.json else format_answer(answer))
+    return 0
+
+
+def _read_jsonl_questions(path: Path) -> Any:
+    if not path.is_file():
+        raise RagbotError(f"{path} not found")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise RagbotError(f"{path} is not UTF-8 text") from None
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise RagbotError(f"{path}:{n}: not JSON ({exc.msg})") from None
+        if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+            raise RagbotError(f'{path}:{n}: each line needs a "question" string')
+        yield n, item
+
+
+def format_answer(answer: Any, width: int = 100) -> str:
+    """Plain-text rendering: the answer, then each cited passage with its supporting words."""
+    lines = [textwrap.fill(answer.text, width)]
+    if answer.abstained:
+        lines.append("\nClosest passages:")
+        for hit in answer.retrieved[:3]:
+            p = hit.passage
+            lines.append(f"  - {p.title}" + (f" — {p.section}" if p.section else ""))
+            lines.append(textwrap.indent(textwrap.fill(textwrap.shorten(p.text, 240), width - 6), "      "))
+    else:
+        lines.append("\nSources:")
+        for c in answer.citations:
+            p = c.passage
+            lines.append(f"  [{c.n}] {p.title}" + (f" — {p.section}" if p.section else "") + f"  ({p.doc_id}, chars {p.start}-{p.end})")
+            lines.append(textwrap.indent(textwrap.fill(f"“{c.quote}”", width - 6), "      "))
+    return "\n".join(lines)
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    pipeline = _pipeline(args)
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print("Ask about the briefs. An empty line or Ctrl-D ends.\n")
+    while True:
+        try:
+            question = input("you> " if interactive else "")
+        except EOFError:
+            break
+        if not question.strip():
+            if interactive:
+                break
+            continue
+        try:
+            print(format_answer(pipeline.ask(question)) + "\n", flush=True)
+        except RagbotError as exc:
+            print(f"ragbot: {exc}\n", file=sys.stderr, flush=True)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ragbot.app import serve
+
+    settings = _settings(args)
+    serve(settings)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from ragbot.bench import run_bench
+
+    run_bench(_settings(args), args.questions, cold_runs=args.runs)
+    return 0
+
+
+COMMANDS = {"index": cmd_index, "ask": cmd_ask, "chat": cmd_chat, "serve": cmd_serve, "bench": cmd_bench}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,314 @@
+"""Load documents and their metadata; normalise text into blocks that keep offsets into the source file.
+
+Offsets are positions in the file's decoded text (Python string indices), so
+``document.raw[start:end]`` is the exact source of a block or passage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from statistics import quantiles
+
+from ragbot.errors import RagbotError
+
+SUPPORTED_SUFFIXES = (".txt", ".md")
+SOURCES_FILE = "sources.json"
+NORMALISER_VERSION = 1
+
+
+@dataclass(frozen=True)
+class TrackedText:
+    """Text whose every character remembers its offset in the source file."""
+
+    text: str
+    offsets: tuple[int, ...]
+
+    @classmethod
+    def of(cls, text: str, start: int) -> TrackedText:
+        return cls(text, tuple(range(start, start + len(text))))
+
+    def sub(self, pattern: re.Pattern[str], repl: int | str | Callable[[re.Match[str]], str]) -> TrackedText:
+        """Replace matches by a kept group (int) or by literal text placed at the match's offset."""
+        out: list[str] = []
+        pos: list[int] = []
+        last = 0
+        for m in pattern.finditer(self.text):
+            out.append(self.text[last : m.start()])
+            pos.extend(self.offsets[last : m.start()])
+            if isinstance(repl, int):
+                g0, g1 = m.span(repl)
+                if g0 >= 0:
+                    out.append(self.text[g0:g1])
+                    pos.extend(self.offsets[g0:g1])
+            else:
+                literal = repl(m) if callable(repl) else repl
+                out.append(literal)
+                anchor = self.offsets[m.start()] if m.start() < len(self.offsets) else (self.offsets[-1] + 1 if self.offsets else 0)
+                pos.extend([anchor] * len(literal))
+            last = m.end()
+        out.append(self.text[last:])
+        pos.extend(self.offsets[last:])
+        return TrackedText("".join(out), tuple(pos))
+
+    def strip(self) -> TrackedText:
+        left = len(self.text) - len(self.text.lstrip())
+        right = len(self.text.rstrip())
+        return TrackedText(self.text[left:right], self.offsets[left:right])
+
+    def __add__(self, other: TrackedText) -> TrackedText:
+        return TrackedText(self.text + other.text, self.offsets + other.offsets)
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Source offsets (start, end) covering characters [start, end) of this text."""
+        return self.offsets[start], self.offsets[end - 1] + 1
+
+
+@dataclass(frozen=True)
+class Block:
+    """A heading or a paragraph of normalised text."""
+
+    kind: str  # "heading" | "paragraph"
+    text: TrackedText
+    level: int = 0
+
+
+@dataclass(frozen=True)
+class Document:
+    doc_id: str
+    path: Path
+    raw: str
+    sha256: str
+    title: str
+    authors: tuple[str, ...] = ()
+    publisher: str | None = None
+    date: str | None = None
+    series: str | None = None
+    blocks: tuple[Block, ...] = field(default=(), repr=False)
+
+    def metadata(self) -> dict[str, object]:
+        return {
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "authors": list(self.authors),
+            "publisher": self.publisher,
+            "date": self.date,
+            "series": self.series,
+        }
+
+
+# --- inline clean-up: each rule keeps a group or writes a literal --------------------------------
+
+_FOOTNOTE_DEF = re.compile(r"^\s*<sup>\s*(\d+)\s*</sup>\s*")
+_INLINE_RULES: list[tuple[re.Pattern[str], int | str]] = [
+    (re.compile(r"<sup>\s*\d+\s*</sup>"), ""),  # footnote marks
+    (re.compile(r"\[([^\]\n]+)\]\((?:[^()\n]|\([^()\n]*\))*\)"), 1),  # [text](url) -> text
+    (re.compile(r"<((?:https?|mailto):[^>\s]+)>"), 1),  # <url> -> url
+    (re.compile(r"</li>\s*(?=<li)"), "; "),  # list items inside table cells
+    (re.compile(r"</?[a-zA-Z][^<>\n]*>"), " "),  # any other HTML tag
+    (re.compile(r"\*\*(.+?)\*\*"), 1),  # bold
+    (re.compile(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])"), 1),  # italic
+    (re.compile(r"\\+(?=[_*\[\]()#`\\])"), ""),  # markdown escapes
+    (re.compile(r"(?<=[A-Za-z)”’\"]\.)\s?\d{1,2}(?=\s+[A-Z“‘\"(])"), ""),  # plain-text footnote numbers "policy.2 The"
+    (re.compile(r"\s+"), " "),  # tabs, runs of spaces, markdown hard breaks
+]
+_BULLET = re.compile(r"^\s*(?:[-*+•▪◦❖]\s+)+(?:[❖•▪◦]\s*)?")
+_MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
+_NUMBERED_HEADING = re.compile(r"^\s*(\d{1,2}(?:-\d{1,2})*)\.\s+([A-Z][^\n]{1,80})$")
+_PAGE_NUMBER = re.compile(r"^\s*(?:-\s*\d{1,4}\s*-|page\s+\d{1,4}(?:\s+of\s+\d+)?)\s*$", re.IGNORECASE)
+_SENTENCE_END = tuple('.!?:;"”’)')
+
+
+def clean_inline(line: TrackedText) -> TrackedText:
+    for pattern, repl in _INLINE_RULES:
+        line = line.sub(pattern, repl)
+    return line.strip()
+
+
+def _lines(raw: str) -> list[tuple[str, int]]:
+    out, start = [], 0
+    for line in raw.splitlines(keepends=True):
+        out.append((line.rstrip("\r\n"), start))
+        start += len(line)
+    return out
+
+
+def _wrap_width(lines: list[str]) -> int | None:
+    """The column a hard-wrapped document breaks at, or None when lines are paragraphs."""
+    lengths = [len(s) for s in lines if s.strip()]
+    if len(lengths) < 20:
+        return None
+    p90 = quantiles(lengths, n=10)[-1]
+    long_share = sum(n >= 0.75 * p90 for n in lengths) / len(lengths)
+    return int(p90) if long_share >= 0.5 and p90 <= 140 else None
+
+
+def parse_blocks(raw: str) -> list[Block]:
+    """Split a document into heading and paragraph blocks; joins wrapped lines, drops page numbers."""
+    lines = _lines(raw)
+    width = _wrap_width([s for s, _ in lines])
+    blocks: list[Block] = []
+    para: TrackedText | None = None
+    para_last_line = ""
+    gap = False  # blank lines or a page number since the paragraph's last line
+    in_notes = False
+
+    def flush() -> None:
+        nonlocal para
+        if para is not None and para.text:
+            blocks.append(Block("paragraph", clean_inline(para)))  # again: markup may span lines
+        para = None
+
+    for text, start in lines:
+        if not text.strip() or _PAGE_NUMBER.match(text):
+            gap = True
+            continue
+        heading = _MD_HEADING.match(text)
+        numbered = _NUMBERED_HEADING.match(text) if not heading else None
+        if numbered and text.rstrip().endswith((".", ",", ";")):
+            numbered = None
+        if heading or numbered:
+            flush()
+            if heading:
+                level = len(heading.group(1))
+                body = TrackedText.of(heading.group(2), start + heading.start(2))
+            else:
+                level = numbered.group(1).count("-") + 1 if numbered else 1
+                body = TrackedText.of(text.strip(), start + len(text) - len(text.lstrip()))
+            cleaned = clean_inline(body)
+            if cleaned.text:
+                blocks.append(Block("heading", cleaned, level))
+                in_notes = False
+            gap = False
+            continue
+
+        line = TrackedText.of(text, start)
+        footnote = _FOOTNOTE_DEF.match(text)
+        if footnote:
+            flush()
+            if not in_notes:
+                blocks.append(Block("heading", TrackedText("Notes", (start,) * 5), 6))
+                in_notes = True
+            number = footnote.group(1)
+            digits = start + footnote.start(1)
+            mark = TrackedText(f"[{number}] ", (digits, *range(digits, digits + len(number)), digits + len(number), digits + len(number)))
+            line = mark + TrackedText.of(text[footnote.end() :], start + footnote.end())
+        bullet = _BULLET.match(text)
+        if bullet:
+            flush()
+            line = TrackedText.of(text[bullet.end() :], start + bullet.end())
+        cleaned = clean_inline(line)
+        if not cleaned.text:
+            continue
+
+        if para is not None and not footnote and not bullet:
+            continues = not para_last_line.rstrip().endswith(_SENTENCE_END) and cleaned.text[:1].islower()
+            if gap and not continues:
+                flush()
+            elif not gap and width and len(para_last_line.rstrip()) < 0.7 * width and para_last_line.rstrip().endswith(_SENTENCE_END):
+                flush()  # a short line ending a sentence ends a paragraph in hard-wrapped text
+        para = cleaned if para is None else para + TrackedText(" ", (cleaned.offsets[0],)) + cleaned
+        para_last_line = text
+        gap = False
+        if bullet or footnote:
+            flush()
+    flush()
+    return blocks
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+
+def _read_sources(folder: Path) -> dict[str, dict[str, object]]:
+    path = folder / SOURCES_FILE
+    if not path.is_file():
+        return {}
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RagbotError(f"{path} is not valid JSON: {exc}") from None
+    if not isinstance(entries, list) or not all(isinstance(e, dict) and "file" in e for e in entries):
+        raise RagbotError(f'{path} must be a JSON list of objects, each with a "file" key')
+    return {str(e["file"]): e for e in entries}
+
+
+def _fallback_title(doc_id: str, blocks: list[Block]) -> str:
+    for block in blocks[:5]:
+        if block.kind == "heading" and len(block.text.text) > 8:
+            return block.text.text
+    stem = Path(doc_id).stem
+    stem = re.sub(r"^\d{4}(-\d{2}){0,2}[_-]", "", stem)
+    return re.sub(r"[_-]+", " ", stem).strip().capitalize() or doc_id
+
+
+def _fallback_date(doc_id: str) -> str | None:
+    m = re.match(r"(\d{4}(?:-\d{2}){0,2})", doc_id)
+    return m.group(1) if m else None
+
+
+def decode(data: bytes, path: Path) -> str:
+    """Decode a corpus file as UTF-8, refusing binary files with a clear message."""
+    if b"\x00" in data[:8192]:
+        raise RagbotError(f"{path.name} looks like a binary file, not text; remove it from the corpus folder")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise RagbotError(f"{path.name} is not UTF-8 text (byte {exc.start}); convert it to UTF-8 or remove it") from None
+
+
+def corpus_files(folder: Path) -> list[Path]:
+    """The document files of a corpus folder, sorted; raises when there are none."""
+    if not folder.is_dir():
+        raise RagbotError(f"corpus folder {folder} does not exist")
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and not p.name.startswith("."))
+    if not files:
+        raise RagbotError(f"corpus folder {folder} has no .txt or .md documents")
+    return files
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load_document(path: Path, meta: dict[str, object] | None = None) -> Document:
+    data = path.read_bytes()
+    raw = decode(data, path)
+    blocks = parse_blocks(raw)
+    if not any(b.kind == "paragraph" for b in blocks):
+        raise RagbotError(f"{path.name} has no text to index")
+    meta = meta or {}
+    authors = meta.get("authors") or []
+    return Document(
+        doc_id=path.name,
+        path=path,
+        raw=raw,
+        sha256=hashlib.sha256(data).hexdigest(),
+        title=str(meta.get("title") or _fallback_title(path.name, blocks)),
+        authors=tuple(str(a) for a in authors) if isinstance(authors, list) else (str(authors),),
+        publisher=str(meta["publisher"]) if meta.get("publisher") else None,
+        date=str(meta.get("date") or _fallback_date(path.name) or "") or None,
+        series=str(meta["series"]) if meta.get("series") else None,
+        blocks=tuple(blocks),
+    )
+
+
+def load_corpus(folder: Path, only: set[str] | None = None) -> list[Document]:
+    """Load every document of a folder (or just the named ones), metadata from sources.json."""
+    sources = _read_sources(folder)
+    return [load_document(p, sources.get(p.name)) for p in corpus_files(folder) if only is None or p.name in only]
+
+
+def corpus_state(folder: Path) -> dict[str, dict[str, str]]:
+    """Per document: sha256 of its file and of its sources.json entry (metadata changes re-index it too)."""
+    sources = _read_sources(folder)
+    return {
+        p.name: {
+            "sha256": file_sha256(p),
+            "meta_sha256": hashlib.sha256(json.dumps(sources.get(p.name, {}), sort_keys=True).encode()).hexdigest(),
+        }
+        for p in corpus_files(folder)
+    }

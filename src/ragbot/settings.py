@@ -1,0 +1,107 @@
+"""One typed Settings object: defaults < ragbot.toml < RAGBOT_* environment variables."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ragbot.errors import RagbotError
+
+ENV_PREFIX = "RAGBOT_"
+CONFIG_FILE = "ragbot.toml"
+
+# all-MiniLM-L6-v2 truncates at 256 word pieces; cl100k tokens run ~10-25% fewer than
+# word pieces on English prose, and the title/section header takes ~30 more.
+MAX_CHUNK_TOKENS = 190
+
+
+class Settings(BaseModel):
+    """Every knob of ragbot in one place; invalid values raise at construction."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=True)
+
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("index")
+
+    embed_model: str = "all-MiniLM-L6-v2"
+    embed_batch_size: int = Field(16, ge=1, le=512)
+    threads: int = Field(1, ge=1, le=64, description="torch threads; 1 is fastest for single queries on 2 cores")
+
+    chunk_tokens: int = Field(160, ge=32, le=MAX_CHUNK_TOKENS)
+    chunk_overlap: int = Field(32, ge=0)
+    embed_title: bool = True
+
+    retriever: Literal["dense", "bm25", "hybrid"] = "hybrid"
+    top_k: int = Field(10, ge=1, le=100, description="passages in the ranked list returned with an answer")
+    rrf_k: int = Field(60, ge=1)
+    dense_weight: float = Field(1.0, ge=0.0)
+    bm25_weight: float = Field(1.0, ge=0.0)
+    bm25_k1: float = Field(1.2, gt=0.0)
+    bm25_b: float = Field(0.75, ge=0.0, le=1.0)
+
+    engine: Literal["extractive"] = "extractive"
+    answer_passages: int = Field(5, ge=1, le=20, description="top passages the answer may cite")
+    max_answer_sentences: int = Field(3, ge=1, le=10)
+    abstain_threshold: float = Field(0.40, ge=-1.0, le=1.0, description="best sentence score below this abstains")
+
+    max_question_chars: int = Field(1000, ge=10)
+
+    example_questions: tuple[str, ...] = ()
+
+    host: str = "127.0.0.1"
+    port: int = Field(7860, ge=1, le=65535)
+
+    @model_validator(mode="after")
+    def _check_overlap(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_tokens // 2:
+            raise ValueError(f"chunk_overlap ({self.chunk_overlap}) must be under half of chunk_tokens ({self.chunk_tokens})")
+        return self
+
+    def chunking(self) -> dict[str, Any]:
+        """The settings that decide passages and vectors: a change to any of them means a full rebuild."""
+        return {
+            "chunk_tokens": self.chunk_tokens,
+            "chunk_overlap": self.chunk_overlap,
+            "embed_title": self.embed_title,
+            "embed_model": self.embed_model,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Settings:
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            raise RagbotError(_first_error(exc)) from None
+
+    @classmethod
+    def load(cls, config_file: Path | None = None, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then ragbot.toml (or RAGBOT_CONFIG), then RAGBOT_* variables, then explicit overrides."""
+        env = dict(os.environ) if env is None else env
+        values: dict[str, Any] = {}
+        path = config_file or Path(env.get(ENV_PREFIX + "CONFIG", CONFIG_FILE))
+        if path.is_file():
+            try:
+                values.update(tomllib.loads(path.read_text(encoding="utf-8")))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                raise RagbotError(f"{path} is not valid TOML: {exc}") from None
+        elif config_file is not None:
+            raise RagbotError(f"config file {config_file} not found")
+        for name in cls.model_fields:
+            key = ENV_PREFIX + name.upper()
+            if key in env:
+                values[name] = env[key]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.from_dict(values)
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "settings"
+    return f"invalid setting {where}: {err['msg']}"

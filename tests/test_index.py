@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ragbot import index as index_module
+from ragbot.errors import RagbotError
+from ragbot.index import MANIFEST, build_index, load_index
+from ragbot.settings import Settings
+
+FULCRUM = "2025-07_fulcrum_asean-rok-security-dual-contingency.txt"
+CSP = "2024-11_asan_asean-korea-comprehensive-strategic-partnership.txt"
+
+
+def _quiet(_msg: str) -> None:
+    pass
+
+
+def test_index_round_trips(index, settings):
+    loaded = load_index(settings.index_dir)
+    assert [p.passage_id for p in loaded.passages] == [p.passage_id for p in index.passages]
+    assert loaded.passages == index.passages
+    np.testing.assert_allclose(loaded.passage_vectors(), index.passage_vectors())
+    assert loaded.sentence_vectors.shape == (sum(len(p.sentences) for p in loaded.passages), 384)
+    m = loaded.manifest
+    assert m["embedding"] == {"model": "all-MiniLM-L6-v2", "dim": 384, "max_tokens": 256}
+    assert m["chunking"] == settings.chunking()
+    assert set(m["documents"]) == {p.name for p in settings.corpus_dir.glob("*.txt")}
+    assert all(len(d["sha256"]) == 64 for d in m["documents"].values())
+    assert not any(f.suffix == ".pkl" for f in settings.index_dir.iterdir())
+
+
+def test_only_changed_files_are_re_embedded(small_corpus: Path, tmp_path: Path, embedder):
+    s = Settings(corpus_dir=small_corpus, index_dir=tmp_path / "index")
+    first, changes = build_index(s, embedder, progress=False, log=_quiet)
+    assert changes.full_rebuild == "no index yet"
+    before = {p.passage_id: v for p, v in zip(first.passages, first.passage_vectors(), strict=True)}
+
+    with (small_corpus / FULCRUM).open("a", encoding="utf-8") as f:
+        f.write("\nA new closing paragraph about joint coast guard training in 2026.\n")
+    logs: list[str] = []
+    count = embedder.texts_encoded
+    second, changes = build_index(s, embedder, progress=False, log=logs.append)
+    assert changes.modified == [FULCRUM] and changes.unchanged == [CSP] and not changes.full_rebuild
+    assert any(FULCRUM in line for line in logs), "the CLI says which file changed"
+    fulcrum = [p for p in second.passages if p.doc_id == FULCRUM]
+    n_sentences = len({s for p in fulcrum for s in p.sentence_texts()})
+    assert embedder.texts_encoded - count == len(fulcrum) + n_sentences, "only the changed file is embedded"
+    after = {p.passage_id: v for p, v in zip(second.passages, second.passage_vectors(), strict=True)}
+    for pid, vec in after.items():
+        if pid.startswith(CSP):
+            np.testing.assert_array_equal(vec, before[pid])
+    assert any("coast guard" in p.text for p in fulcrum)
+
+    (small_corpus / CSP).unlink()
+    third, changes = build_index(s, embedder, progress=False, log=_quiet)
+    assert changes.removed == [CSP]
+    assert {p.doc_id for p in third.passages} == {FULCRUM}
+    assert load_index(s.index_dir).passages == third.passages
+
+
+def test_changed_settings_rebuild_everything(small_corpus: Path, tmp_path: Path, embedder):
+    s = Settings(corpus_dir=small_corpus, index_dir=tmp_path / "index")
+    build_index(s, embedder, progress=False, log=_quiet)
+    smaller = s.model_copy(update={"chunk_tokens": 96, "chunk_overlap": 16})
+    rebuilt, changes = build_index(Settings(**smaller.model_dump()), embedder, progress=False, log=_quiet)
+    assert changes.full_rebuild and "chunk_tokens 160 -> 96" in changes.full_rebuild
+    assert max(p.n_tokens for p in rebuilt.passages) <= 96
+
+
+def test_a_crash_mid_build_leaves_the_previous_index(small_corpus: Path, tmp_path: Path, embedder, monkeypatch):
+    s = Settings(corpus_dir=small_corpus, index_dir=tmp_path / "index")
+    good, _ = build_index(s, embedder, progress=False, log=_quiet)
+    manifest_before = (s.index_dir / MANIFEST).read_bytes()
+    (small_corpus / FULCRUM).write_text("Entirely new text about something else.\n", encoding="utf-8")
+
+    def boom(*_a, **_k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(index_module.faiss, "write_index", boom)
+    with pytest.raises(OSError):
+        build_index(s, embedder, progress=False, log=_quiet)
+    monkeypatch.undo()
+    assert (s.index_dir / MANIFEST).read_bytes() == manifest_before
+    assert load_index(s.index_dir).passages == good.passages
+    # the next build finishes and clears the crashed build's leftovers
+    build_index(s, embedder, progress=False, log=_quiet)
+    names = {p.name for p in s.index_dir.iterdir()}
+    manifest = json.loads((s.index_dir / MANIFEST).read_text())
+    assert names - {MANIFEST, ".lock"} == {a["file"] for a in manifest["artifacts"].values()}
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip"])
+def test_corrupted_artifacts_are_detected(small_corpus: Path, tmp_path: Path, embedder, damage):
+    s = Settings(corpus_dir=small_corpus, index_dir=tmp_path / "index")
+    build_index(s, embedder, progress=False, log=_quiet)
+    manifest = json.loads((s.index_dir / MANIFEST).read_text())
+    target = s.index_dir / manifest["artifacts"]["vectors"]["file"]
+    data = bytearray(target.read_bytes())
+    if damage == "truncate":
+        data = data[: len(data) // 2]
+    else:
+        data[len(data) // 2] ^= 0x01
+    target.write_bytes(bytes(data))
+    with pytest.raises(RagbotError, match="corrupted.*ragbot index --rebuild"):
+        load_index(s.index_dir)
+    rebuilt, changes = build_index(s, embedder, rebuild=True, progress=False, log=_quiet)
+    assert changes.full_rebuild and load_index(s.index_dir).passages == rebuilt.passages
+
+
+def test_missing_and_garbled_manifest(tmp_path: Path):
+    with pytest.raises(RagbotError, match="no index"):
+        load_index(tmp_path)
+    (tmp_path / MANIFEST).write_text('{"format_version": 1, "artif')
+    with pytest.raises(RagbotError, match="manifest .* is corrupted"):
+        load_index(tmp_path)

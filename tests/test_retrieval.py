@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import pytest
+
+from ragbot.retrieval import BM25, tokenize
+
+# Questions in a user's words, with a phrase of the passage that answers them.
+KNOWN = [
+    ("What share of Korea's energy imports goes through the Malacca Strait?", "About 90 per cent of South Korea’s energy supplies"),
+    ("In which year did South Korea become a sectoral dialogue partner of ASEAN?", "sectoral dialogue partner"),
+    ("Which body is at the centre of defence cooperation among ASEAN member states?", "highest decision-making body"),
+    ("What three principles guide the joint statement establishing the CSP?", "guided by three principles"),
+    ("Why might peace cooperation work better than security cooperation for ASEAN and Korea?", "peace cooperation"),
+]
+
+
+def test_tokenize_folds_case_plurals_and_stopwords():
+    assert tokenize("The Partnerships of ASEAN's members") == ["partnership", "asean", "member"]
+    assert tokenize("What are the policies?") == ["policy"]
+
+
+def test_bm25_prefers_the_passage_with_rare_terms():
+    bm25 = BM25(["the cat sat on the mat", "dogs and cats", "the Malacca Strait carries oil"])
+    scores = bm25.scores("Malacca oil")
+    assert scores.argmax() == 2 and scores[0] == 0
+
+
+@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
+def test_known_questions_find_their_passage(pipeline, mode):
+    found = 0
+    for question, phrase in KNOWN:
+        hits = pipeline.retriever.run(question, k=5, mode=mode).hits
+        found += any(phrase in h.passage.text for h in hits)
+        assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+        assert all(a.score >= b.score for a, b in zip(hits, hits[1:], strict=False))
+    assert found >= len(KNOWN) - (1 if mode == "bm25" else 0)
+
+
+def test_hybrid_puts_the_answer_first(pipeline):
+    first = sum(phrase in pipeline.retriever.run(q, k=1).hits[0].passage.text for q, phrase in KNOWN)
+    assert first >= 4
+
+
+def test_document_filter_and_k(pipeline):
+    only = "2013-12_rsis_south-korea-defence-diplomacy-east-asia.txt"
+    hits = pipeline.retriever.run("defence cooperation with ASEAN", k=7, docs={only}).hits
+    assert len(hits) == 7 and {h.passage.doc_id for h in hits} == {only}
