@@ -42,7 +42,10 @@ def small_corpus(tmp_path: Path) -> Path:
     """A two-brief copy of the corpus, for tests that rebuild or break things."""
     folder = tmp_path / "corpus"
     folder.mkdir()
-    for name in ("2024-11_asan_asean-korea-comprehensive-strategic-partnership.txt", "2025-07_fulcrum_asean-rok-security-dual-contingency.txt"):
+    for name in (
+        "2024-11_asan_asean-korea-comprehensive-strategic-partnership.txt",
+        "2025-07_fulcrum_asean-rok-security-dual-contingency.txt",
+    ):
         shutil.copy(CORPUS / name, folder / name)
     shutil.copy(CORPUS / "sources.json", folder / "sources.json")
     return folder

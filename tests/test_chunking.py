@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import re
 
 from ragbot.chunking import chunk_document, split_sentences
@@ -59,7 +60,7 @@ def test_size_and_overlap_are_configurable():
     assert len(small) > len(large)
     assert max(p.n_tokens for p in small) <= 64
     overlapping = chunk_document(doc, count_tokens, 64, 24)
-    shared = sum(1 for a, b in zip(overlapping, overlapping[1:], strict=False) if a.section == b.section and b.start < a.end)
+    shared = sum(1 for a, b in itertools.pairwise(overlapping) if a.section == b.section and b.start < a.end)
     assert shared > 0, "consecutive passages within a paragraph share sentences"
 
 

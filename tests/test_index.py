@@ -105,7 +105,7 @@ def test_corrupted_artifacts_are_detected(small_corpus: Path, tmp_path: Path, em
     else:
         data[len(data) // 2] ^= 0x01
     target.write_bytes(bytes(data))
-    with pytest.raises(RagbotError, match="corrupted.*ragbot index --rebuild"):
+    with pytest.raises(RagbotError, match=r"corrupted.*ragbot index --rebuild"):
         load_index(s.index_dir)
     rebuilt, changes = build_index(s, embedder, rebuild=True, progress=False, log=_quiet)
     assert changes.full_rebuild and load_index(s.index_dir).passages == rebuilt.passages
@@ -115,5 +115,5 @@ def test_missing_and_garbled_manifest(tmp_path: Path):
     with pytest.raises(RagbotError, match="no index"):
         load_index(tmp_path)
     (tmp_path / MANIFEST).write_text('{"format_version": 1, "artif')
-    with pytest.raises(RagbotError, match="manifest .* is corrupted"):
+    with pytest.raises(RagbotError, match=r"manifest .* is corrupted"):
         load_index(tmp_path)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from ragbot.retrieval import BM25, tokenize
@@ -32,7 +34,7 @@ def test_known_questions_find_their_passage(pipeline, mode):
         hits = pipeline.retriever.run(question, k=5, mode=mode).hits
         found += any(phrase in h.passage.text for h in hits)
         assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
-        assert all(a.score >= b.score for a, b in zip(hits, hits[1:], strict=False))
+        assert all(a.score >= b.score for a, b in itertools.pairwise(hits))
     assert found >= len(KNOWN) - (1 if mode == "bm25" else 0)
 
 

@@ -109,10 +109,10 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
-def _pipeline(args: argparse.Namespace) -> Any:
+def _pipeline(settings: Any) -> Any:
     from ragbot.chain import Pipeline
 
-    return Pipeline.load(_settings(args))
+    return Pipeline.load(settings)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -124,39 +124,39 @@ def cmd_ask(args: argparse.Namespace) -> int:
         raise RagbotError(f"-k must be between 1 and 100, got {args.k}")
     settings = _settings(args)
     if args.jsonl is not None:
-        items = list(_read_jsonl_questions(args.jsonl))
-        pipeline = _pipeline(args)
-        for line_no, item in items:
-            try:
-                result = pipeline.ask(item["question"], k=args.k).to_dict()
-            except RagbotError as exc:  # one bad line must not lose the others
-                result = {"question": item.get("question"), "error": str(exc)}
-                print(f"ragbot: {args.jsonl}:{line_no}: {exc}", file=sys.stderr)
-            print(json.dumps({"id": item.get("id"), **result}, ensure_ascii=False), flush=True)
-        return 0
+        return _ask_jsonl(args, settings)
     clean_question(args.question, settings.max_question_chars)  # reject bad input before loading models
-    answer = _pipeline(args).ask(args.question, k=args.k)
+    answer = _pipeline(settings).ask(args.question, k=args.k)
     print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=None) if args.json else format_answer(answer))
     return 0
 
 
-def _read_jsonl_questions(path: Path) -> Any:
+def _ask_jsonl(args: argparse.Namespace, settings: Any) -> int:
+    """One JSON result per input line; a bad line gets an error record and the run goes on."""
+    path: Path = args.jsonl
     if not path.is_file():
         raise RagbotError(f"{path} not found")
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError:
         raise RagbotError(f"{path} is not UTF-8 text") from None
+    pipeline = _pipeline(settings)
+    failed = 0
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
+        item: dict[str, Any] = {}
         try:
             item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise RagbotError(f"{path}:{n}: not JSON ({exc.msg})") from None
-        if not isinstance(item, dict) or not isinstance(item.get("question"), str):
-            raise RagbotError(f'{path}:{n}: each line needs a "question" string')
-        yield n, item
+            if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+                raise RagbotError('each line needs a "question" string')
+            result = pipeline.ask(item["question"], k=args.k).to_dict()
+        except (json.JSONDecodeError, RagbotError) as exc:
+            message = f"not JSON ({exc.msg})" if isinstance(exc, json.JSONDecodeError) else str(exc)
+            print(f"ragbot: {path}:{n}: {message}", file=sys.stderr)
+            result, failed = {"line": n, "error": message}, failed + 1
+        print(json.dumps({"id": item.get("id") if isinstance(item, dict) else None, **result}, ensure_ascii=False), flush=True)
+    return EXIT_ERROR if failed else 0
 
 
 def format_answer(answer: Any, width: int = 100) -> str:
@@ -178,7 +178,7 @@ def format_answer(answer: Any, width: int = 100) -> str:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    pipeline = _pipeline(args)
+    pipeline = _pipeline(_settings(args))
     interactive = sys.stdin.isatty()
     if interactive:
         print("Ask about the briefs. An empty line or Ctrl-D ends.\n")

@@ -205,11 +205,10 @@ def build_index(
             changes.full_rebuild = "--rebuild"
         if old is not None and not changes.stale:
             return old, changes
-        log(f"indexing {settings.corpus_dir}/: {changes.summary()}")
-
         keep = set() if changes.full_rebuild or old is None else set(changes.unchanged)
         todo = sorted(set(state) - keep)
-        docs = {d.doc_id: d for d in load_corpus(settings.corpus_dir, only=set(todo))}
+        docs = {d.doc_id: d for d in load_corpus(settings.corpus_dir, only=set(todo))}  # a bad file fails here, before any work
+        log(f"indexing {settings.corpus_dir}/: {changes.summary()}")
 
         new_passages = [
             p for doc_id in todo for p in chunk_document(docs[doc_id], count_tokens, settings.chunk_tokens, settings.chunk_overlap)

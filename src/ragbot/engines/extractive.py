@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,6 +10,28 @@ import numpy as np
 from ragbot.citations import ABSTAIN_TEXT, Answer, compose
 from ragbot.index import Index
 from ragbot.retrieval import BM25, Retrieval, tokenize
+
+_NUMBER_WORDS = r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|hundred|thousand|million|billion|half|dozen"
+_MONTHS = r"(?-i:January|February|March|April|May|June|July|August|September|October|November|December)"
+# What kind of answer a question asks for, and what a sentence must hold to give it.
+_ANSWER_TYPES = [
+    (
+        re.compile(r"^\s*(when|since when|(in |by )?what year|(in |by )?which year|what date|on what date)\b", re.I),
+        re.compile(rf"\b(1[5-9]\d\d|20\d\d|{_MONTHS})\b|\b\d{{4}}s\b", re.I),
+    ),
+    (
+        re.compile(r"\b(how many|how much|what (percentage|proportion|share|fraction|number)|how long|how old|how large|how big)\b", re.I),
+        re.compile(rf"\d|\b({_NUMBER_WORDS})\b", re.I),
+    ),
+]
+
+
+def answer_pattern(question: str) -> re.Pattern[str] | None:
+    """The pattern a sentence must match to answer this kind of question (a date, a number), if any."""
+    for asks, holds in _ANSWER_TYPES:
+        if asks.search(question):
+            return holds
+    return None
 
 
 @dataclass(frozen=True)
@@ -26,7 +49,8 @@ class ExtractiveEngine:
     """Scores each sentence of the top passages by meaning (MiniLM cosine) and by question-term coverage.
 
     The answer is the best sentence plus up to ``max_sentences - 1`` others scoring within
-    ``margin`` of it; below ``threshold`` the engine abstains.
+    ``margin`` of it. It abstains when no sentence scores ``threshold`` or more, or when the
+    question asks for a date or a number and no retrieved sentence holds one.
     """
 
     name = "extractive"
@@ -37,7 +61,7 @@ class ExtractiveEngine:
         bm25: BM25,
         passages: int = 5,
         max_sentences: int = 3,
-        threshold: float = 0.40,
+        threshold: float = 0.52,
         lexical_weight: float = 0.35,
         margin: float = 0.06,
     ) -> None:
@@ -49,14 +73,18 @@ class ExtractiveEngine:
         self._row = {p.passage_id: i for i, p in enumerate(index.passages)}
 
     def score_sentences(self, retrieval: Retrieval) -> list[ScoredSentence]:
+        needs = answer_pattern(retrieval.question)
         terms = set(tokenize(retrieval.question))
-        weights = {t: self.bm25.idf.get(t, 0.0) for t in terms}
+        rarest = max(self.bm25.idf.values(), default=1.0)
+        weights = {t: self.bm25.idf.get(t, rarest) for t in terms}  # a word the corpus never uses weighs most
         total = sum(weights.values()) or 1.0
         scored = []
         for hit in retrieval.hits[: self.passages]:
             row = self._row[hit.passage.passage_id]
             dense = self.index.sentences_of(row) @ retrieval.query_vector
             for j, (s, e) in enumerate(hit.passage.sentences):
+                if needs and not needs.search(hit.passage.text[s:e]):
+                    continue  # cannot answer this kind of question
                 words = set(tokenize(hit.passage.text[s:e]))
                 lexical = sum(w for t, w in weights.items() if t in words) / total
                 score = float(dense[j]) + self.lexical_weight * lexical

@@ -1,0 +1,157 @@
+"""The `ragbot` command end to end, in subprocesses, including every bad input a user can give it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ragbot.index import MANIFEST
+
+QUESTION = "What share of South Korea's energy supplies passes through the Malacca Strait?"
+
+
+def ragbot(*args: str, cwd: Path, env: dict[str, str] | None = None, stdin: str | None = None, timeout: int = 300):
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("RAGBOT_")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "ragbot.cli", *args], cwd=cwd, env=full_env, input=stdin, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def assert_one_line_error(proc, *fragments: str) -> None:
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding a two-brief corpus and its index, built by `ragbot index`."""
+    root = tmp_path_factory.mktemp("cli")
+    from .conftest import CORPUS
+
+    (root / "corpus").mkdir()
+    for name in (
+        "2024-11_asan_asean-korea-comprehensive-strategic-partnership.txt",
+        "2025-07_fulcrum_asean-rok-security-dual-contingency.txt",
+    ):
+        shutil.copy(CORPUS / name, root / "corpus" / name)
+    shutil.copy(CORPUS / "sources.json", root / "corpus" / "sources.json")
+    proc = ragbot("index", cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    assert "index ready" in proc.stderr and "Traceback" not in proc.stderr
+    return root
+
+
+def test_index_is_idempotent_and_reports_changes(workdir: Path):
+    proc = ragbot("index", cwd=workdir)
+    assert proc.returncode == 0 and "up to date" in proc.stderr
+
+
+def test_ask_json_prints_exactly_one_object(workdir: Path):
+    proc = ragbot("ask", "--json", "-k", "4", QUESTION, cwd=workdir)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)  # fails if stdout holds anything else
+    assert result["question"] == QUESTION and not result["abstained"]
+    assert "90 per cent" in result["answer"] and "[1]" in result["answer"]
+    assert len(result["retrieved"]) == 4
+    assert result["citations"][0]["doc_id"] == "2025-07_fulcrum_asean-rok-security-dual-contingency.txt"
+
+
+def test_ask_plain_text_shows_answer_and_sources(workdir: Path):
+    proc = ragbot("ask", QUESTION, cwd=workdir)
+    assert proc.returncode == 0
+    assert "Sources:" in proc.stdout and "[1] ASEAN-ROK Security Cooperation in a Dual Contingency" in proc.stdout
+
+
+def test_ask_jsonl_answers_every_line_and_survives_a_bad_one(workdir: Path):
+    questions = workdir / "questions.jsonl"
+    questions.write_text(
+        json.dumps({"id": "a", "question": QUESTION})
+        + "\n"
+        + "{not json\n"
+        + json.dumps({"id": "c", "question": "What is the CSP?"})
+        + "\n",
+        encoding="utf-8",
+    )
+    proc = ragbot("ask", "--jsonl", str(questions), cwd=workdir)
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [r.get("id") for r in rows] == ["a", None, "c"]
+    assert "answer" in rows[0] and "answer" in rows[2]
+    assert rows[1]["line"] == 2 and "not JSON" in rows[1]["error"]
+    assert f"{questions}:2: not JSON" in proc.stderr and proc.returncode == 1
+
+
+def test_chat_answers_each_line(workdir: Path):
+    proc = ragbot("chat", cwd=workdir, stdin=f"{QUESTION}\n\nWhat is the recipe for kimchi stew?\n")
+    assert proc.returncode == 0, proc.stderr
+    assert "90 per cent" in proc.stdout and "The briefs don't say." in proc.stdout
+
+
+def test_help_is_available_for_every_command(workdir: Path):
+    for command in ([], ["index"], ["ask"], ["chat"], ["serve"], ["bench"]):
+        proc = ragbot(*command, "--help", cwd=workdir)
+        assert proc.returncode == 0 and "usage: ragbot" in proc.stdout
+
+
+def _corrupt(index_dir: Path) -> None:
+    manifest = json.loads((index_dir / MANIFEST).read_text())
+    target = index_dir / manifest["artifacts"]["passages"]["file"]
+    target.write_bytes(target.read_bytes()[:100])
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "prepare", "fragments"),
+    [
+        ("empty question", ["ask", ""], None, ["question is empty"]),
+        ("blank question", ["ask", "   \t "], None, ["question is empty"]),
+        ("long question", ["ask", "why " * 400], None, ["limit is 1000"]),
+        ("unknown option", ["ask", "--frobnicate", QUESTION], None, ["unrecognized arguments: --frobnicate"]),
+        ("unknown command", ["frobnicate"], None, ["invalid choice"]),
+        ("bad k", ["ask", "-k", "0", QUESTION], None, ["-k must be between 1 and 100"]),
+        ("missing corpus", ["index", "--corpus", "no-such-folder"], None, ["no-such-folder does not exist"]),
+        ("empty corpus", ["index", "--corpus", "empty"], lambda d: (d / "empty").mkdir(), ["no .txt or .md documents"]),
+        (
+            "non-UTF-8 file",
+            ["index", "--corpus", "latin"],
+            lambda d: ((d / "latin").mkdir(), (d / "latin" / "x.txt").write_bytes(b"caf\xe9\n")),
+            ["x.txt is not UTF-8"],
+        ),
+        (
+            "binary file",
+            ["index", "--corpus", "bin"],
+            lambda d: ((d / "bin").mkdir(), (d / "bin" / "y.txt").write_bytes(b"\x00\x01\x02PK")),
+            ["y.txt looks like a binary file"],
+        ),
+        ("missing index", ["ask", "--index", "no-index", QUESTION], None, ["no index in no-index/", "ragbot index"]),
+        ("bad setting", ["ask", QUESTION], lambda d: (d / "ragbot.toml").write_text("top_k = -3\n"), ["invalid setting top_k"]),
+    ],
+)
+def test_bad_input_gets_one_clear_line_and_loses_nothing(workdir: Path, tmp_path: Path, name, args, prepare, fragments):
+    case = tmp_path / "case"
+    shutil.copytree(workdir, case)
+    before = (case / "index" / MANIFEST).read_bytes()
+    if prepare:
+        prepare(case)
+    proc = ragbot(*args, cwd=case)
+    assert_one_line_error(proc, *fragments)
+    assert (case / "index" / MANIFEST).read_bytes() == before, f"{name}: the existing index was touched"
+
+
+def test_corrupted_index_file_is_reported_with_the_way_out(workdir: Path, tmp_path: Path):
+    case = tmp_path / "case"
+    shutil.copytree(workdir, case)
+    _corrupt(case / "index")
+    proc = ragbot("ask", QUESTION, cwd=case)
+    assert_one_line_error(proc, "corrupted", "ragbot index --rebuild")
+    assert ragbot("index", "--rebuild", cwd=case).returncode == 0
+    assert ragbot("ask", QUESTION, cwd=case).returncode == 0
