@@ -9,7 +9,7 @@ import pytest
 
 from ragbot.chain import Pipeline
 from ragbot.index import Index, build_index
-from ragbot.models import Embedder, load_embedder
+from ragbot.models import Embedder, load_embedder, load_query_encoder
 from ragbot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,8 +33,8 @@ def index(settings: Settings, embedder: Embedder) -> Index:
 
 
 @pytest.fixture(scope="session")
-def pipeline(settings: Settings, index: Index, embedder: Embedder) -> Pipeline:
-    return Pipeline(settings, index, embedder)
+def pipeline(settings: Settings, index: Index) -> Pipeline:
+    return Pipeline(settings, index, load_query_encoder(settings.embed_model, settings.threads))
 
 
 @pytest.fixture

@@ -117,3 +117,17 @@ def test_missing_and_garbled_manifest(tmp_path: Path):
     (tmp_path / MANIFEST).write_text('{"format_version": 1, "artif')
     with pytest.raises(RagbotError, match=r"manifest .* is corrupted"):
         load_index(tmp_path)
+
+
+def test_an_index_from_another_format_is_rebuilt_not_refused(small_corpus: Path, tmp_path: Path, embedder):
+    s = Settings(corpus_dir=small_corpus, index_dir=tmp_path / "index")
+    build_index(s, embedder, progress=False, log=_quiet)
+    manifest_path = s.index_dir / MANIFEST
+    manifest = json.loads(manifest_path.read_text())
+    manifest["format_version"] = 0
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(RagbotError, match="has format 0"):
+        load_index(s.index_dir)
+    rebuilt, changes = build_index(s, embedder, progress=False, log=_quiet)
+    assert changes.full_rebuild == "index format changed"
+    assert load_index(s.index_dir).passages == rebuilt.passages

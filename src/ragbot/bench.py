@@ -16,7 +16,7 @@ from pathlib import Path
 from ragbot.chain import Pipeline
 from ragbot.errors import RagbotError
 from ragbot.index import build_index
-from ragbot.models import load_embedder
+from ragbot.models import load_embedder, load_query_encoder
 from ragbot.settings import Settings
 
 
@@ -49,7 +49,7 @@ def run_bench(settings: Settings, questions_file: Path, cold_runs: int = 3) -> d
         figures["index_build_s"] = time.perf_counter() - start
         figures["passages"] = len(index.passages)
 
-        pipeline = Pipeline(bench_settings, index, embedder)
+        pipeline = Pipeline(bench_settings, index, load_query_encoder(settings.embed_model, settings.threads))
         for q in questions[:3]:
             pipeline.ask(q)  # warm-up
         timings = [pipeline.ask(q).timings_ms for q in questions]

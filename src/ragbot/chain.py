@@ -15,7 +15,7 @@ from ragbot.corpus import corpus_state
 from ragbot.engines import AnswerEngine, create_engine
 from ragbot.errors import RagbotError
 from ragbot.index import Index, build_index, diff_corpus, load_index, read_manifest
-from ragbot.models import Embedder, load_embedder
+from ragbot.models import Encoder, load_embedder, load_query_encoder
 from ragbot.retrieval import Retriever
 from ragbot.settings import Settings
 
@@ -40,9 +40,9 @@ def _ms(start: float) -> float:
 class Pipeline:
     """ragbot as a library: ``Pipeline.load(settings).ask("...")`` returns a cited Answer."""
 
-    def __init__(self, settings: Settings, index: Index, embedder: Embedder, engine: AnswerEngine | None = None) -> None:
-        self.settings, self.index, self.embedder = settings, index, embedder
-        self.retriever = Retriever(index, embedder, settings)
+    def __init__(self, settings: Settings, index: Index, encoder: Encoder, engine: AnswerEngine | None = None) -> None:
+        self.settings, self.index, self.encoder = settings, index, encoder
+        self.retriever = Retriever(index, encoder, settings)
         self.engine = engine or create_engine(
             settings.engine,
             index=index,
@@ -60,14 +60,15 @@ class Pipeline:
         manifest = read_manifest(settings.index_dir)
         if manifest is None:
             raise RagbotError(f"no index in {settings.index_dir}/; build it with `ragbot index`")
-        embedder = load_embedder(settings.embed_model, settings.threads, settings.embed_batch_size)
+        encoder = load_query_encoder(settings.embed_model, settings.threads)
         if refresh and settings.corpus_dir.is_dir():
             changes = diff_corpus(manifest, corpus_state(settings.corpus_dir), settings)
             if changes.stale:
                 log(f"corpus changed since the index was built ({changes.summary()}); updating it")
+                embedder = load_embedder(settings.embed_model, settings.threads, settings.embed_batch_size)
                 index, _ = build_index(settings, embedder, progress=False, log=log)
-                return cls(settings, index, embedder)
-        return cls(settings, load_index(settings.index_dir), embedder)
+                return cls(settings, index, encoder)
+        return cls(settings, load_index(settings.index_dir), encoder)
 
     def _build_chain(self) -> Runnable[dict[str, Any], Answer]:
         def retrieve(inputs: dict[str, Any]) -> dict[str, Any]:

@@ -194,15 +194,16 @@ def build_index(
     with _build_lock(directory):
         try:
             manifest = read_manifest(directory)
-            old = load_index(directory) if manifest and not rebuild else None
         except RagbotError as exc:
             if not rebuild:
                 raise
             log(f"ignoring the old index: {exc}")
-            manifest, old = None, None
+            manifest = None
         changes = diff_corpus(manifest, state, settings)
         if rebuild and not changes.full_rebuild:
             changes.full_rebuild = "--rebuild"
+        # The old index is needed only to keep unchanged documents' vectors, or to return it as is.
+        old = load_index(directory) if manifest is not None and not changes.full_rebuild else None
         if old is not None and not changes.stale:
             return old, changes
         keep = set() if changes.full_rebuild or old is None else set(changes.unchanged)

@@ -11,7 +11,7 @@ import numpy as np
 
 from ragbot.chunking import Passage
 from ragbot.index import Index
-from ragbot.models import Embedder
+from ragbot.models import Encoder
 from ragbot.settings import Settings
 
 _STOPWORD_TEXT = (
@@ -88,15 +88,15 @@ class Retrieval:
 class Retriever:
     """Ranks an index's passages for a question: dense, BM25, or reciprocal-rank fusion of both."""
 
-    def __init__(self, index: Index, embedder: Embedder, settings: Settings) -> None:
-        self.index, self.embedder, self.settings = index, embedder, settings
+    def __init__(self, index: Index, encoder: Encoder, settings: Settings) -> None:
+        self.index, self.encoder, self.settings = index, encoder, settings
         self.bm25 = BM25([p.embedding_text(True) for p in index.passages], settings.bm25_k1, settings.bm25_b)
         self._doc_of = np.array([p.doc_id for p in index.passages], dtype=object)
 
     def run(self, question: str, k: int | None = None, docs: set[str] | None = None, mode: str | None = None) -> Retrieval:
         k = k or self.settings.top_k
         mode = mode or self.settings.retriever
-        qv = self.embedder.encode([question])[0]
+        qv = self.encoder.encode([question])[0]
         n = len(self.index.passages)
         dense = np.zeros(n, dtype=np.float32)  # always computed: the answer engine's abstention reads it
         if n:
