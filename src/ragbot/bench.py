@@ -15,19 +15,10 @@ from pathlib import Path
 
 from ragbot.chain import Pipeline
 from ragbot.errors import RagbotError
+from ragbot.evaluation.metrics import percentile
 from ragbot.index import build_index
 from ragbot.models import load_embedder, load_query_encoder
 from ragbot.settings import Settings
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    pos = (len(ordered) - 1) * q
-    lo, hi = int(pos), min(int(pos) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
-
 
 # A small parent for each cold run: a child forked from the (large) bench process would report the
 # bench's own pages as its peak memory; forked from this wrapper, it reports just its own.

@@ -59,6 +59,22 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, help="port (default 7860)")
     s.add_argument("--index", type=Path, help="index folder (default: index/)")
 
+    s = sub.add_parser(
+        "eval",
+        help="run a QA dataset and write metrics, traces and plots",
+        description="Run a QA dataset through the same pipeline a user gets; write results.jsonl, metrics.json, report.md and plots.",
+    )
+    s.add_argument("--dataset", type=Path, default=Path("eval/briefs_qa.jsonl"), help="JSONL dataset (default: eval/briefs_qa.jsonl)")
+    s.add_argument("--out", type=Path, help="output folder (default: eval/runs/<time>-<config>)")
+    s.add_argument("--retriever", choices=["dense", "bm25", "hybrid"], help="retriever to evaluate (default: the configured one)")
+    s.add_argument("--engine", choices=["extractive"], help="answer engine (default: the configured one)")
+    s.add_argument("-k", type=int, default=10, help="passages retrieved per question (default 10)")
+    s.add_argument("--baseline", choices=["naive"], help="evaluate the tutorial recipe instead: 1000/200-char chunks, dense, top 4")
+    s.add_argument(
+        "--compare", nargs=2, type=Path, metavar=("DIR_A", "DIR_B"), help="print two runs side by side and the questions that flipped"
+    )
+    s.add_argument("--index", type=Path, help="index folder (default: index/)")
+
     s = sub.add_parser("bench", help="print index build time, ask latency and memory", description="Benchmark ragbot on this machine.")
     s.add_argument(
         "--questions", type=Path, default=Path("eval/briefs_qa.jsonl"), help="JSONL with a question field (default: eval/briefs_qa.jsonl)"
@@ -206,6 +222,41 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from ragbot.evaluation.dataset import load_dataset
+    from ragbot.evaluation.report import compare, summarize_run
+    from ragbot.evaluation.runner import run
+
+    if args.compare:
+        print(compare(*args.compare))
+        return 0
+    if not 1 <= args.k <= 100:
+        raise RagbotError(f"-k must be between 1 and 100, got {args.k}")
+    settings = _settings(args).model_copy(update={k: v for k, v in (("retriever", args.retriever), ("engine", args.engine)) if v})
+    dataset = load_dataset(args.dataset, settings.corpus_dir)
+    for error in dataset.errors:
+        print(f"ragbot: skipped {error}", file=sys.stderr)
+    if args.baseline:
+        from ragbot.chain import Pipeline
+        from ragbot.evaluation.baseline import NAIVE_SETTINGS, naive_index
+        from ragbot.models import load_embedder, load_query_encoder
+
+        settings = settings.model_copy(update=NAIVE_SETTINGS)
+        embedder = load_embedder(settings.embed_model, settings.threads, settings.embed_batch_size)
+        pipeline = Pipeline(settings, naive_index(settings, embedder), load_query_encoder(settings.embed_model, settings.threads))
+        label = "baseline-naive"
+    else:
+        pipeline = _pipeline(settings)
+        label = f"{settings.retriever}-{settings.engine}"
+    out = args.out or Path("eval/runs") / f"{datetime.now():%Y%m%d-%H%M%S}-{label}"
+    records = run(pipeline, dataset.items, out, k=args.k, progress=sys.stderr.isatty() or bool(os.environ.get("RAGBOT_PROGRESS")))
+    config = {"label": label, "dataset": str(args.dataset), "k": args.k, "settings": settings.to_dict(), "skipped_lines": dataset.errors}
+    summarize_run(out, config, records)
+    return EXIT_ERROR if dataset.errors else 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from ragbot.bench import run_bench
 
@@ -213,7 +264,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"index": cmd_index, "ask": cmd_ask, "chat": cmd_chat, "serve": cmd_serve, "bench": cmd_bench}
+COMMANDS = {"index": cmd_index, "ask": cmd_ask, "chat": cmd_chat, "serve": cmd_serve, "eval": cmd_eval, "bench": cmd_bench}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -75,6 +75,14 @@ class Index:
     sentence_vectors: np.ndarray
     sentence_start: np.ndarray  # passage i's sentence vectors are rows sentence_start[i]:sentence_start[i+1]
 
+    @classmethod
+    def from_arrays(cls, manifest: dict[str, Any], passages: list[Passage], vectors: np.ndarray, sentence_vectors: np.ndarray) -> Index:
+        """An in-memory index over passages and their (normalised) vectors."""
+        flat = faiss.IndexFlatIP(vectors.shape[1])
+        if len(vectors):
+            flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        return cls(manifest, passages, flat, sentence_vectors, _sentence_start(passages))
+
     @property
     def documents(self) -> dict[str, dict[str, Any]]:
         return self.manifest["documents"]
@@ -306,12 +314,10 @@ def _write(
     documents: dict[str, dict[str, Any]],
 ) -> Index:
     build = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-    flat = faiss.IndexFlatIP(embedder.dim)
-    if len(vectors):
-        flat.add(vectors)
+    index = Index.from_arrays({}, passages, vectors, sentence_vectors)
     names = {"passages": f"passages-{build}.json", "vectors": f"vectors-{build}.faiss", "sentences": f"sentences-{build}.npy"}
     _fsync_write(directory / names["passages"], json.dumps([p.to_dict() for p in passages], ensure_ascii=False).encode("utf-8"))
-    faiss.write_index(flat, str(directory / names["vectors"]))
+    faiss.write_index(index.vectors, str(directory / names["vectors"]))
     with (directory / names["sentences"]).open("wb") as f:
         np.save(f, sentence_vectors, allow_pickle=False)
         f.flush()
@@ -340,7 +346,8 @@ def _write(
     finally:
         os.close(dir_fd)
     _remove_stale(directory, set(names.values()))
-    return Index(manifest, passages, flat, sentence_vectors, _sentence_start(passages))
+    index.manifest = manifest
+    return index
 
 
 def _remove_stale(directory: Path, keep: set[str]) -> None:

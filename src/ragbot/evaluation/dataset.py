@@ -1,0 +1,105 @@
+"""QA datasets: one JSON object per line, each checked against the corpus; bad lines are reported, not fatal."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ragbot.corpus import corpus_files, decode
+from ragbot.errors import RagbotError
+
+QUESTION_TYPES = ("factoid", "numeric", "list", "explanatory", "multi_doc", "unanswerable")
+REQUIRED = ("id", "question", "type", "answer", "key_facts", "evidence")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    doc: str
+    quote: str
+    start: int  # offsets of the quote in the corpus file's text
+    end: int
+
+
+@dataclass(frozen=True)
+class EvalItem:
+    id: str
+    question: str
+    type: str
+    answer: str
+    key_facts: tuple[str, ...]
+    evidence: tuple[Evidence, ...]
+
+    @property
+    def answerable(self) -> bool:
+        return self.type != "unanswerable"
+
+
+@dataclass
+class Dataset:
+    path: Path
+    items: list[EvalItem]
+    errors: list[str]  # "FILE:LINE: what is wrong", one per rejected line
+
+
+def _parse(obj: object, texts: dict[str, str]) -> EvalItem:
+    if not isinstance(obj, dict):
+        raise ValueError("not a JSON object")
+    missing = [k for k in REQUIRED if k not in obj]
+    if missing:
+        raise ValueError(f"missing field {', '.join(missing)}")
+    if not isinstance(obj["question"], str) or not obj["question"].strip():
+        raise ValueError("question must be a non-empty string")
+    if obj["type"] not in QUESTION_TYPES:
+        raise ValueError(f"type {obj['type']!r} is not one of {', '.join(QUESTION_TYPES)}")
+    if not isinstance(obj["key_facts"], list) or not all(isinstance(f, str) for f in obj["key_facts"]):
+        raise ValueError("key_facts must be a list of strings")
+    if not isinstance(obj["evidence"], list):
+        raise ValueError("evidence must be a list")
+    evidence = []
+    for e in obj["evidence"]:
+        if not isinstance(e, dict) or not isinstance(e.get("doc"), str) or not isinstance(e.get("quote"), str):
+            raise ValueError('each evidence entry needs "doc" and "quote" strings')
+        if e["doc"] not in texts:
+            raise ValueError(f"evidence document {e['doc']} is not in the corpus")
+        start = texts[e["doc"]].find(e["quote"])
+        if start < 0 or not e["quote"]:
+            raise ValueError(f"quote not found in {e['doc']}: {e['quote'][:60]!r}")
+        evidence.append(Evidence(e["doc"], e["quote"], start, start + len(e["quote"])))
+    if obj["type"] == "unanswerable" and evidence:
+        raise ValueError("an unanswerable question cannot have evidence")
+    if obj["type"] != "unanswerable" and not evidence:
+        raise ValueError("an answerable question needs evidence")
+    return EvalItem(str(obj["id"]), obj["question"], obj["type"], str(obj["answer"]), tuple(obj["key_facts"]), tuple(evidence))
+
+
+def load_dataset(path: Path, corpus_dir: Path) -> Dataset:
+    """Parse and check every line; a bad line is recorded with its number and skipped."""
+    if not path.is_file():
+        raise RagbotError(f"dataset {path} not found")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise RagbotError(f"dataset {path} is not UTF-8 text") from None
+    texts = {p.name: decode(p.read_bytes(), p) for p in corpus_files(corpus_dir)}
+    items: list[EvalItem] = []
+    errors: list[str] = []
+    seen: set[str] = set()
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = _parse(json.loads(line), texts)
+            if item.id in seen:
+                raise ValueError(f"duplicate id {item.id}")
+        except json.JSONDecodeError as exc:
+            errors.append(f"{path}:{n}: not JSON ({exc.msg})")
+            continue
+        except ValueError as exc:
+            errors.append(f"{path}:{n}: {exc}")
+            continue
+        seen.add(item.id)
+        items.append(item)
+    if not items:
+        raise RagbotError(f"dataset {path} has no usable questions" + (f" ({errors[0]})" if errors else ""))
+    return Dataset(path, items, errors)

@@ -1,0 +1,71 @@
+"""Run a dataset through the same Pipeline a user gets; score each question; write results.jsonl as it goes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ragbot.chain import Pipeline
+from ragbot.citations import Answer
+from ragbot.errors import RagbotError
+from ragbot.evaluation import metrics as m
+from ragbot.evaluation.dataset import EvalItem
+
+RESULTS = "results.jsonl"
+
+
+def _span(passage: Any) -> m.Span:
+    return m.Span(passage.doc_id, passage.start, passage.end)
+
+
+def score(item: EvalItem, answer: Answer) -> dict[str, Any]:
+    """Per-question scores; retrieval and answer scores only for answerable questions."""
+    scores: dict[str, Any] = {"abstained": answer.abstained, "latency_ms": answer.timings_ms.get("total")}
+    if not item.answerable:
+        return scores
+    ranked = [_span(h.passage) for h in answer.retrieved]
+    rank = m.first_relevant_rank(ranked, item.evidence)
+    support, precision = m.citation_scores([_span(c.passage) for c in answer.citations], item.evidence)
+    scores.update(
+        {
+            "first_relevant_rank": rank,
+            **{f"hit@{k}": m.hit_at(rank, k) for k in (1, 3, 5, 10)},
+            "mrr": m.reciprocal_rank(rank),
+            "ndcg@10": m.ndcg_at(ranked, item.evidence, 10),
+            "evidence_coverage": m.evidence_coverage(ranked, item.evidence),
+            "key_fact_recall": 0.0 if answer.abstained else m.key_fact_recall(answer.text, item.key_facts),
+            "token_f1": 0.0 if answer.abstained else m.token_f1(answer.text, item.answer),
+            "citation_support": support,
+            "citation_precision": precision,
+        }
+    )
+    return scores
+
+
+def run(pipeline: Pipeline, items: list[EvalItem], out_dir: Path, k: int = 10, progress: bool = True) -> list[dict[str, Any]]:
+    """Ask every question; each result line is written (and flushed) as soon as it is scored."""
+    from tqdm import tqdm
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    records = []
+    with (out_dir / RESULTS).open("w", encoding="utf-8") as f:
+        for item in tqdm(items, desc="evaluating", unit="question", disable=not progress, file=sys.stderr):
+            try:
+                answer = pipeline.ask(item.question, k=k)
+            except RagbotError as exc:  # e.g. an over-long question: recorded, the run goes on
+                record = {"id": item.id, "type": item.type, "question": item.question, "error": str(exc), "scores": {}}
+            else:
+                record = {"id": item.id, "type": item.type, **answer.to_dict(), "scores": score(item, answer)}
+            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+            f.flush()
+            records.append(record)
+    return records
+
+
+def read_results(out_dir: Path) -> list[dict[str, Any]]:
+    path = out_dir / RESULTS
+    if not path.is_file():
+        raise RagbotError(f"{path} not found: is {out_dir} a `ragbot eval` output folder?")
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
