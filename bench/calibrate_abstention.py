@@ -37,11 +37,14 @@ def main() -> None:
     print(f"{len(u)} unanswerable: scores {np.round(np.sort(u), 3).tolist()}")
     print("threshold  abstain(unanswerable)  false_abstain(answerable)")
     chosen, best_gain = None, -1.0
-    for t in np.round(np.arange(0.30, 0.81, 0.02), 2):
+    # Rates change only at observed scores: try each, just above it (a question abstains when score < threshold).
+    for t in sorted({round(float(x) + 0.005, 3) for x in np.concatenate([a, u])} | {0.0}):
         false_rate, abstain_rate = float((a < t).mean()), float((u < t).mean()) if len(u) else 0.0
-        print(f"  {t:.2f}      {abstain_rate:.2f}                   {false_rate:.2f}")
-        if false_rate <= args.max_false and abstain_rate - false_rate > best_gain:
-            chosen, best_gain = float(t), abstain_rate - false_rate
+        if false_rate > args.max_false:
+            break
+        print(f"  {t:.3f}     {abstain_rate:.2f}                   {false_rate:.2f}")
+        if abstain_rate - false_rate > best_gain:
+            chosen, best_gain = t, abstain_rate - false_rate
     print(f"suggested abstain_threshold = {chosen} (false abstention <= {args.max_false:.0%})")
 
 

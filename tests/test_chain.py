@@ -86,4 +86,4 @@ def test_engines_are_created_by_name_and_validated(pipeline):
     with pytest.raises(ValueError, match="unknown answer engine"):
         create_engine("oracle")
     with pytest.raises(ValueError):
-        ExtractiveEngine(pipeline.index, pipeline.retriever.bm25, passages=0)
+        ExtractiveEngine(pipeline.index, passages=0)

@@ -46,7 +46,6 @@ class Pipeline:
         self.engine = engine or create_engine(
             settings.engine,
             index=index,
-            bm25=self.retriever.bm25,
             passages=settings.answer_passages,
             max_sentences=settings.max_answer_sentences,
             threshold=settings.abstain_threshold,

@@ -37,17 +37,18 @@ class Settings(BaseModel):
 
     retriever: Literal["dense", "bm25", "hybrid"] = "hybrid"
     top_k: int = Field(10, ge=1, le=100, description="passages in the ranked list returned with an answer")
-    rrf_k: int = Field(10, ge=1, description="reciprocal rank fusion constant; 10 beat 60 on hit@5 (0.88 vs 0.84)")
-    dense_weight: float = Field(1.0, ge=0.0)
-    bm25_weight: float = Field(1.0, ge=0.0)
+    lexical_weight: float = Field(1.0, ge=0.0, description="hybrid: weight of question-term coverage against cosine similarity")
+    context_weight: float = Field(1.0, ge=0.0, description="hybrid: weight of the whole passage's term coverage in each sentence's")
+    passage_weight: float = Field(1.0, ge=0.0, description="hybrid: weight of the passage's own cosine similarity")
+    candidates: int = Field(100, ge=1, le=10_000, description="hybrid: passages taken from each of dense and BM25 for sentence scoring")
     bm25_k1: float = Field(1.2, gt=0.0)
     bm25_b: float = Field(0.75, ge=0.0, le=1.0)
 
     engine: Literal["extractive"] = "extractive"
     answer_passages: int = Field(5, ge=1, le=20, description="top passages the answer may cite")
     max_answer_sentences: int = Field(3, ge=1, le=10)
-    # bench/calibrate_abstention.py on eval/briefs_qa.jsonl: 0 of 85 answerable abstain, 2 of 9 unanswerable do
-    abstain_threshold: float = Field(0.52, ge=-1.0, le=2.0, description="best sentence score below this abstains")
+    # bench/calibrate_abstention.py on eval/briefs_qa.jsonl: 2 of 85 answerable abstain, 2 of 9 unanswerable do
+    abstain_threshold: float = Field(0.91, ge=-1.0, le=5.0, description="best sentence score below this abstains")
 
     max_question_chars: int = Field(1000, ge=10)
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from ragbot.citations import ABSTAIN_TEXT, Answer, compose
 from ragbot.index import Index
-from ragbot.retrieval import BM25, Retrieval, tokenize
+from ragbot.retrieval import Retrieval
 
 _NUMBER_WORDS = r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|hundred|thousand|million|billion|half|dozen"
 _MONTHS = r"(?-i:January|February|March|April|May|June|July|August|September|October|November|December)"
@@ -37,8 +37,6 @@ def answer_pattern(question: str) -> re.Pattern[str] | None:
 @dataclass(frozen=True)
 class ScoredSentence:
     score: float
-    dense: float
-    lexical: float
     hit_rank: int
     passage_row: int
     sentence: int  # index within the passage
@@ -46,7 +44,7 @@ class ScoredSentence:
 
 
 class ExtractiveEngine:
-    """Scores each sentence of the top passages by meaning (MiniLM cosine) and by question-term coverage.
+    """Answers with the retrieved sentences that score best (the retriever's meaning + term-coverage score).
 
     The answer is the best sentence plus up to ``max_sentences - 1`` others scoring within
     ``margin`` of it. It abstains when no sentence scores ``threshold`` or more, or when the
@@ -55,40 +53,22 @@ class ExtractiveEngine:
 
     name = "extractive"
 
-    def __init__(
-        self,
-        index: Index,
-        bm25: BM25,
-        passages: int = 5,
-        max_sentences: int = 3,
-        threshold: float = 0.52,
-        lexical_weight: float = 0.35,
-        margin: float = 0.06,
-    ) -> None:
+    def __init__(self, index: Index, passages: int = 5, max_sentences: int = 3, threshold: float = 0.91, margin: float = 0.1) -> None:
         if passages < 1 or max_sentences < 1:
             raise ValueError("passages and max_sentences must be at least 1")
-        self.index, self.bm25 = index, bm25
-        self.passages, self.max_sentences, self.threshold = passages, max_sentences, threshold
-        self.lexical_weight, self.margin = lexical_weight, margin
+        self.index = index
+        self.passages, self.max_sentences, self.threshold, self.margin = passages, max_sentences, threshold, margin
         self._row = {p.passage_id: i for i, p in enumerate(index.passages)}
 
     def score_sentences(self, retrieval: Retrieval) -> list[ScoredSentence]:
         needs = answer_pattern(retrieval.question)
-        terms = set(tokenize(retrieval.question))
-        rarest = max(self.bm25.idf.values(), default=1.0)
-        weights = {t: self.bm25.idf.get(t, rarest) for t in terms}  # a word the corpus never uses weighs most
-        total = sum(weights.values()) or 1.0
         scored = []
         for hit in retrieval.hits[: self.passages]:
             row = self._row[hit.passage.passage_id]
-            dense = self.index.sentences_of(row) @ retrieval.query_vector
-            for j, (s, e) in enumerate(hit.passage.sentences):
+            for j, ((s, e), score) in enumerate(zip(hit.passage.sentences, hit.sentence_scores, strict=True)):
                 if needs and not needs.search(hit.passage.text[s:e]):
                     continue  # cannot answer this kind of question
-                words = set(tokenize(hit.passage.text[s:e]))
-                lexical = sum(w for t, w in weights.items() if t in words) / total
-                score = float(dense[j]) + self.lexical_weight * lexical
-                scored.append(ScoredSentence(score, float(dense[j]), lexical, hit.rank, row, j, (s, e)))
+                scored.append(ScoredSentence(score, hit.rank, row, j, (s, e)))
         scored.sort(key=lambda x: (-x.score, x.hit_rank))
         return scored
 

@@ -103,7 +103,9 @@ _SHOWN_SETTINGS = (
     "chunk_tokens",
     "chunk_overlap",
     "embed_title",
-    "rrf_k",
+    "lexical_weight",
+    "context_weight",
+    "passage_weight",
     "answer_passages",
     "abstain_threshold",
 )
