@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from ragbot.chain import Pipeline
+from ragbot.corpus import read_lines
 from ragbot.errors import RagbotError
 from ragbot.evaluation.metrics import percentile
 from ragbot.index import build_index
@@ -31,9 +32,10 @@ sys.exit(code)
 
 
 def _questions(path: Path) -> list[str]:
-    if not path.is_file():
-        raise RagbotError(f"{path} not found; pass --questions FILE (JSONL with a question field)")
-    return [json.loads(line)["question"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    try:
+        return [json.loads(line)["question"] for line in read_lines(path, "questions file") if line.strip()]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        raise RagbotError(f"{path} must hold one JSON object with a question field per line") from None
 
 
 def run_bench(settings: Settings, questions_file: Path, cold_runs: int = 3) -> dict[str, float]:

@@ -149,13 +149,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def _ask_jsonl(args: argparse.Namespace, settings: Any) -> int:
     """One JSON result per input line; a bad line gets an error record and the run goes on."""
+    from ragbot.corpus import read_lines
+
     path: Path = args.jsonl
-    if not path.is_file():
-        raise RagbotError(f"{path} not found")
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError:
-        raise RagbotError(f"{path} is not UTF-8 text") from None
+    lines = read_lines(path, "questions file")
     pipeline = _pipeline(settings)
     failed = 0
     for n, line in enumerate(lines, 1):

@@ -260,6 +260,16 @@ def decode(data: bytes, path: Path) -> str:
         raise RagbotError(f"{path.name} is not UTF-8 text (byte {exc.start}); convert it to UTF-8 or remove it") from None
 
 
+def read_lines(path: Path, what: str = "file") -> list[str]:
+    """The lines of a UTF-8 text file, or one clear error when it is missing or not text."""
+    if not path.is_file():
+        raise RagbotError(f"{what} {path} not found")
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise RagbotError(f"{what} {path} is not UTF-8 text") from None
+
+
 def corpus_files(folder: Path) -> list[Path]:
     """The document files of a corpus folder, sorted; raises when there are none."""
     if not folder.is_dir():

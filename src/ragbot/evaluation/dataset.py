@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ragbot.corpus import corpus_files, decode
+from ragbot.corpus import corpus_files, decode, read_lines
 from ragbot.errors import RagbotError
 
 QUESTION_TYPES = ("factoid", "numeric", "list", "explanatory", "multi_doc", "unanswerable")
@@ -75,12 +75,7 @@ def _parse(obj: object, texts: dict[str, str]) -> EvalItem:
 
 def load_dataset(path: Path, corpus_dir: Path) -> Dataset:
     """Parse and check every line; a bad line is recorded with its number and skipped."""
-    if not path.is_file():
-        raise RagbotError(f"dataset {path} not found")
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError:
-        raise RagbotError(f"dataset {path} is not UTF-8 text") from None
+    lines = read_lines(path, "dataset")
     texts = {p.name: decode(p.read_bytes(), p) for p in corpus_files(corpus_dir)}
     items: list[EvalItem] = []
     errors: list[str] = []
