@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run index serve test lint bench clean
+.PHONY: setup browser run index serve test lint bench clean
 
 setup: $(STAMP)
 
@@ -22,7 +22,12 @@ index: setup
 run: index
 	$(BIN)/ragbot serve
 
-test: setup
+# The browser tests drive Debian's Chromium (Playwright cannot download browsers here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
+		|| echo "note: chromium is not installed, so the browser tests will be skipped (apt-get install chromium)"
+
+test: setup browser
 	$(BIN)/python -m pytest -q
 
 lint: setup

@@ -54,11 +54,15 @@ def main() -> None:
         wait_for(url, server)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1360, "height": 900})
+            page = browser.new_page(viewport={"width": 1360, "height": 1060})
             page.goto(url)
             page.get_by_label("Question").fill(args.question)
             page.get_by_role("button", name="Ask", exact=True).click()
             page.locator(".rb-card").first.wait_for(timeout=60_000)
+            page.locator("#rb-source-pick label").first.click()  # open the first source in its brief
+            page.locator("#rb-hit").wait_for(timeout=30_000)
+            page.wait_for_timeout(1500)  # the scroll to the passage runs after the viewer renders
+            page.evaluate("() => window.scrollTo(0, 0)")  # the brief's own box stays at the passage
             page.wait_for_timeout(500)
             args.out.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(args.out), full_page=False)

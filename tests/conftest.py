@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -49,3 +57,31 @@ def small_corpus(tmp_path: Path) -> Path:
         shutil.copy(CORPUS / name, folder / name)
     shutil.copy(CORPUS / "sources.json", folder / "sources.json")
     return folder
+
+
+@contextmanager
+def running_server(env: dict[str, str]) -> Iterator[str]:
+    """`ragbot serve` in a subprocess on a free loopback port; yields its URL once the page answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ragbot.cli", "serve", "--port", str(port)], env={**os.environ, **env}, stderr=subprocess.PIPE, text=True
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.time() + 120
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"ragbot serve exited: {proc.stderr.read() if proc.stderr else ''}")
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    break
+            except OSError:
+                if time.time() > deadline:
+                    raise RuntimeError("ragbot serve did not come up in 120 s") from None
+                time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

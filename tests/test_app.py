@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 
 import pytest
 
-from ragbot.app import render_sources
+from ragbot.app import render_document, render_sources
 from ragbot.chunking import Passage
 from ragbot.citations import Answer, Citation
 
-from .conftest import CORPUS
+from .conftest import CORPUS, running_server
 
 
 def test_document_text_is_rendered_escaped():
@@ -27,34 +22,23 @@ def test_document_text_is_rendered_escaped():
     assert "Title &lt;i&gt;" in html and "Sec &amp; co" in html
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def test_document_viewer_escapes_and_marks_the_passage():
+    raw = "Intro.\n<script>window.x=1</script> cited part here. Outro."
+    p = Passage("d#1", "d.txt", "T", None, 7, 51, 9, "cited", ((0, 5),))
+    html = render_document(raw, {"title": "T <b>", "authors": ["A"], "date": "2024"}, p)
+    assert "<script>" not in html and "T &lt;b&gt;" in html
+    assert "<mark id='rb-hit'>&lt;script&gt;window.x=1&lt;/script&gt; cited part here.</mark>" in html
 
 
 @pytest.fixture(scope="module")
-def server(index, settings):
-    port = _free_port()
-    env = {**os.environ, "RAGBOT_INDEX_DIR": str(settings.index_dir), "RAGBOT_CORPUS_DIR": str(CORPUS)}
-    proc = subprocess.Popen([sys.executable, "-m", "ragbot.cli", "serve", "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"server exited: {proc.stderr.read()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("server did not come up in 120 s")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+def server(index, settings, tmp_path_factory):
+    env = {
+        "RAGBOT_INDEX_DIR": str(settings.index_dir),
+        "RAGBOT_CORPUS_DIR": str(CORPUS),
+        "RAGBOT_DATA_DIR": str(tmp_path_factory.mktemp("data")),
+    }
+    with running_server(env) as url:
+        yield url
 
 
 def test_page_is_served_on_loopback(server):
@@ -67,11 +51,13 @@ def test_asking_through_the_page_api_returns_a_cited_answer(server):
     from gradio_client import Client
 
     client = Client(server, verbose=False)
-    history, sources, box = client.predict(
-        "What share of South Korea's energy supplies passes through the Malacca Strait?", [], api_name="/ask"
-    )
+    question = "What share of South Korea's energy supplies passes through the Malacca Strait?"
+    history, sources, box, *_ = client.predict(question, [], 10, [], api_name="/ask")
+    assert "Choose at least one brief" in str(history[-1]["content"])
+    briefs = [p.name for p in CORPUS.glob("*.txt")]
+    history, sources, box, *_ = client.predict(question, [], 10, briefs, api_name="/ask")
     assert box == ""
     assert history[-1]["role"] == "assistant" and "[1]" in str(history[-1]["content"]) and "90 per cent" in str(history[-1]["content"])
     assert "<mark>" in sources and "ASEAN-ROK Security Cooperation in a Dual Contingency" in sources
-    history, sources, box = client.predict("", [], api_name="/ask")
+    history, sources, box, *_ = client.predict("", [], 10, briefs, api_name="/ask")
     assert "question is empty" in str(history[-1]["content"])

@@ -60,6 +60,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--index", type=Path, help="index folder (default: index/)")
 
     s = sub.add_parser(
+        "feedback", help="export the feedback left on answers", description="Work with the feedback stored by the chat page."
+    )
+    fsub = s.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=_Parser)
+    e = fsub.add_parser("export", help="write all feedback as CSV", description="Write all feedback as CSV (to stdout unless --out).")
+    e.add_argument("--out", type=Path, help="CSV file to write (default: standard output)")
+
+    s = sub.add_parser(
         "eval",
         help="run a QA dataset and write metrics, traces and plots",
         description="Run a QA dataset through the same pipeline a user gets; write results.jsonl, metrics.json, report.md and plots.",
@@ -219,6 +226,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_feedback(args: argparse.Namespace) -> int:
+    from ragbot.store import Store
+
+    store = Store(_settings(args).store_path)
+    if args.out is None:
+        store.export_feedback_csv(sys.stdout)
+        return 0
+    tmp = args.out.with_name(f".{args.out.name}.tmp")
+    try:
+        with tmp.open("w", encoding="utf-8", newline="") as f:
+            n = store.export_feedback_csv(f)
+        tmp.replace(args.out)
+    except OSError as exc:
+        raise RagbotError(f"cannot write {args.out}: {exc.strerror}") from None
+    print(f"wrote {n} feedback records to {args.out}", file=sys.stderr)
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from datetime import datetime
 
@@ -261,7 +286,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"index": cmd_index, "ask": cmd_ask, "chat": cmd_chat, "serve": cmd_serve, "eval": cmd_eval, "bench": cmd_bench}
+COMMANDS = {
+    "index": cmd_index,
+    "ask": cmd_ask,
+    "chat": cmd_chat,
+    "serve": cmd_serve,
+    "eval": cmd_eval,
+    "feedback": cmd_feedback,
+    "bench": cmd_bench,
+}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -26,6 +26,7 @@ class Settings(BaseModel):
 
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("index")
+    data_dir: Path = Path("data")  # feedback (and later quiz results), in data/ragbot.sqlite3
 
     embed_model: str = "all-MiniLM-L6-v2"
     embed_batch_size: int = Field(16, ge=1, le=512)
@@ -62,6 +63,10 @@ class Settings(BaseModel):
         if self.chunk_overlap >= self.chunk_tokens // 2:
             raise ValueError(f"chunk_overlap ({self.chunk_overlap}) must be under half of chunk_tokens ({self.chunk_tokens})")
         return self
+
+    @property
+    def store_path(self) -> Path:
+        return self.data_dir / "ragbot.sqlite3"
 
     def chunking(self) -> dict[str, Any]:
         """The settings that decide passages and vectors: a change to any of them means a full rebuild."""

@@ -51,13 +51,16 @@ def test_runner_scores_and_reports(pipeline, small_dataset: Path, tmp_path: Path
     assert "| hit@1 |" in report and "skipped:" in report and "no other fields" not in report
 
 
-def test_eval_cli_baseline_and_compare(small_dataset: Path, tmp_path: Path):
+def test_eval_cli_baseline_and_compare(small_dataset: Path, tmp_path: Path, index, settings):
     ours, naive = tmp_path / "ours", tmp_path / "naive"
-    proc = ragbot("eval", "--dataset", str(small_dataset), "--out", str(ours), cwd=ROOT)
+    env = {"RAGBOT_INDEX_DIR": str(settings.index_dir)}
+    proc = ragbot("eval", "--dataset", str(small_dataset), "--out", str(ours), cwd=ROOT, env=env)
     assert proc.returncode == 1, "a skipped line makes the exit status non-zero"
     assert f"skipped {small_dataset}:13: missing field" in proc.stderr and "Traceback" not in proc.stderr
+    assert "error:" not in proc.stderr, proc.stderr
     assert {p.name for p in ours.iterdir()} >= OUTPUTS
-    proc = ragbot("eval", "--dataset", str(small_dataset), "--out", str(naive), "--baseline", "naive", cwd=ROOT)
+    proc = ragbot("eval", "--dataset", str(small_dataset), "--out", str(naive), "--baseline", "naive", cwd=ROOT, env=env)
+    assert "error:" not in proc.stderr, proc.stderr
     assert {p.name for p in naive.iterdir()} >= OUTPUTS
     assert json.loads((naive / "metrics.json").read_text())["config"]["settings"]["retriever"] == "dense"
     retrieved = [json.loads(line)["retrieved"] for line in (naive / "results.jsonl").read_text().splitlines()]

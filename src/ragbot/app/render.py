@@ -1,0 +1,60 @@
+"""HTML for the page. Every piece of document or user text goes through html.escape."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from ragbot.chunking import Passage
+from ragbot.citations import Answer
+
+SOURCES_PLACEHOLDER = "<p class='rb-empty'>Cited passages appear here.</p>"
+VIEWER_PLACEHOLDER = "<p class='rb-empty'>Choose a source to read it in its brief.</p>"
+HIT_ID = "rb-hit"
+
+
+def highlight(text: str, spans: tuple[tuple[int, int], ...] | list[tuple[int, int]], element_id: str | None = None) -> str:
+    """Text as escaped HTML with the spans marked; the first mark gets element_id, to scroll to."""
+    out, last = [], 0
+    for i, (s, e) in enumerate(sorted(spans)):
+        out.append(html.escape(text[last:s]))
+        attr = f" id='{element_id}'" if element_id and i == 0 else ""
+        out.append(f"<mark{attr}>{html.escape(text[s:e])}</mark>")
+        last = e
+    out.append(html.escape(text[last:]))
+    return "".join(out)
+
+
+def _card(label: str, p: Passage, spans: tuple[tuple[int, int], ...], meta: dict[str, Any], score: float | None) -> str:
+    details = " · ".join(str(x) for x in (meta.get("date"), p.section) if x)
+    score_html = f"<details class='rb-score'><summary>score</summary>{score:.3f}</details>" if score is not None else ""
+    return (
+        f"<div class='rb-card'><h4>{html.escape(label + p.title)}</h4>"
+        f"<div class='rb-meta'>{html.escape(details)}</div>{score_html}"
+        f"<div class='rb-text'>{highlight(p.text, spans)}</div></div>"
+    )
+
+
+def render_sources(answer: Answer, documents: dict[str, dict[str, Any]]) -> str:
+    """Source cards for an answer, or the closest passages when it abstains."""
+    score = {h.passage.passage_id: h.score for h in answer.retrieved}
+    if answer.abstained:
+        cards = ["<p><b>The briefs don't say.</b> Closest passages:</p>"]
+        cards += [_card("", h.passage, (), documents.get(h.passage.doc_id, {}), h.score) for h in answer.retrieved[:3]]
+    else:
+        cards = [
+            _card(f"[{c.n}] ", c.passage, c.spans, documents.get(c.passage.doc_id, {}), score.get(c.passage.passage_id))
+            for c in answer.citations
+        ]
+    return "".join(cards)
+
+
+def render_document(raw: str, meta: dict[str, Any], passage: Passage) -> str:
+    """The whole source file, escaped, with the cited passage marked (by its character offsets)."""
+    authors = ", ".join(meta.get("authors") or [])
+    head = " · ".join(x for x in (authors, meta.get("publisher"), meta.get("date")) if x)
+    return (
+        f"<div class='rb-doc'><h3>{html.escape(meta.get('title') or passage.title)}</h3>"
+        f"<div class='rb-meta'>{html.escape(head)} · {html.escape(passage.doc_id)}</div>"
+        f"<div class='rb-doc-text'>{highlight(raw, [(passage.start, passage.end)], HIT_ID)}</div></div>"
+    )

@@ -1,0 +1,122 @@
+"""The page in a real browser: headless Debian Chromium driven by Playwright, against the real server."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ragbot.index import build_index
+from ragbot.settings import Settings
+
+from .conftest import CORPUS, running_server
+from .test_cli import ragbot
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]  # fmt: skip
+EVIL = "2024-01_evil-brief.md"
+
+if not CHROMIUM.exists():
+    if os.environ.get("CI"):
+        pytest.fail("CI needs /usr/bin/chromium for the browser tests (`make test` installs it)", pytrace=False)
+    pytest.skip("no /usr/bin/chromium: `sudo apt-get install chromium` to run the browser tests", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, embedder):
+    """Two real briefs plus one whose text is HTML and script, indexed and served."""
+    root = tmp_path_factory.mktemp("site")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for name in (
+        "2024-11_asan_asean-korea-comprehensive-strategic-partnership.txt",
+        "2025-07_fulcrum_asean-rok-security-dual-contingency.txt",
+    ):
+        shutil.copy(CORPUS / name, corpus / name)
+    shutil.copy(CORPUS / "sources.json", corpus / "sources.json")
+    (corpus / EVIL).write_text(
+        '# Zanzibar lighthouse memo <img src=x onerror="window.__pwned=1">\n\n'
+        "The Zanzibar lighthouse keeper reported <script>window.__pwned=1</script> seven ships in 2023.\n",
+        encoding="utf-8",
+    )
+    settings = Settings(corpus_dir=corpus, index_dir=root / "index", data_dir=root / "data")
+    build_index(settings, embedder, progress=False, log=lambda _m: None)
+    env = {"RAGBOT_CORPUS_DIR": str(corpus), "RAGBOT_INDEX_DIR": str(root / "index"), "RAGBOT_DATA_DIR": str(root / "data")}
+    with running_server(env) as url:
+        yield url, env, root
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, site):
+    p = browser.new_page(viewport={"width": 1280, "height": 900})
+    p.goto(site[0])
+    yield p
+    p.close()
+
+
+def ask(page, question: str) -> None:
+    page.get_by_label("Question").fill(question)
+    page.get_by_role("button", name="Ask", exact=True).click()
+    page.locator(".rb-card").first.wait_for(timeout=60_000)
+
+
+def test_ask_and_see_a_cited_answer(page):
+    ask(page, "What share of South Korea's energy supplies passes through the Malacca Strait?")
+    answer = page.locator("[data-testid='bot']").last.inner_text()
+    assert "90 per cent" in answer and "[1]" in answer
+    card = page.locator(".rb-card").first
+    assert "[1] ASEAN-ROK Security Cooperation in a Dual Contingency" in card.inner_text()
+    assert "About 90 per cent" in card.locator("mark").first.inner_text()
+
+
+def test_a_citation_opens_the_brief_at_the_highlighted_passage(page):
+    ask(page, "What share of South Korea's energy supplies passes through the Malacca Strait?")
+    page.locator("#rb-source-pick").get_by_text("[1] ASEAN-ROK Security Cooperation in a Dual Contingency").click()
+    hit = page.locator("#rb-hit")
+    hit.wait_for(timeout=30_000)
+    assert "About 90 per cent of South Korea’s energy supplies" in hit.inner_text()
+    assert "ASEAN-ROK Security Cooperation in a Dual Contingency" in page.locator(".rb-doc h3").inner_text()
+    in_view = "() => { const r = document.getElementById('rb-hit').getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }"
+    page.wait_for_function(in_view, timeout=10_000)
+
+
+def test_feedback_is_stored_and_exported(page, site):
+    _, env, root = site
+    ask(page, "What did ASEAN and South Korea upgrade their partnership to in October 2024?")
+    page.get_by_text("Was this answer useful?").click()
+    page.get_by_label("Comment (optional)").fill("Clear answer, right brief.")
+    page.get_by_role("button", name="👍 Helpful").click()
+    page.get_by_text("Thank you: your feedback is saved.").wait_for(timeout=30_000)
+    proc = ragbot("feedback", "export", cwd=root, env=env)
+    rows = list(csv.DictReader(io.StringIO(proc.stdout)))
+    assert proc.returncode == 0 and rows
+    row = rows[-1]
+    assert row["comment"] == "Clear answer, right brief." and row["rating"] == "1"
+    assert row["question"] == "What did ASEAN and South Korea upgrade their partnership to in October 2024?"
+    assert "Comprehensive Strategic Partnership" in row["answer"] and "[1]" in row["citations"]
+
+
+def test_html_and_script_in_a_document_render_as_text(page):
+    ask(page, "How many ships did the Zanzibar lighthouse keeper report?")
+    card = page.locator(".rb-card").first
+    assert "seven ships" in card.inner_text() and "window.__pwned=1" in card.inner_text()  # inert text, tags dropped
+    page.locator("#rb-source-pick label").first.click()
+    page.locator("#rb-hit").wait_for(timeout=30_000)
+    source = page.locator(".rb-doc").inner_text()  # the viewer shows the file exactly, as text
+    assert '<img src=x onerror="window.__pwned=1">' in source and "<script>window.__pwned=1</script>" in source
+    assert page.evaluate("() => window.__pwned") is None
