@@ -120,3 +120,25 @@ def test_html_and_script_in_a_document_render_as_text(page):
     source = page.locator(".rb-doc").inner_text()  # the viewer shows the file exactly, as text
     assert '<img src=x onerror="window.__pwned=1">' in source and "<script>window.__pwned=1</script>" in source
     assert page.evaluate("() => window.__pwned") is None
+
+
+def test_upload_a_brief_then_ask_about_it_and_remove_it(page, site):
+    _, _env, root = site
+    brief = root / "Reef survey 2026.md"
+    brief.write_text("# Reef survey\n\nThe 2026 reef survey counted 412 coral species around Palawan.\n", encoding="utf-8")
+    page.get_by_role("tab", name="Documents").click()
+    page.locator("#rb-documents").get_by_text("2025-07_fulcrum_asean-rok-security-dual-contingency.txt").wait_for()
+    page.locator("#rb-upload input[type=file]").set_input_files(str(brief))
+    page.get_by_role("button", name="Add to library").click()
+    page.locator("#rb-library-status").get_by_text("Added Reef-survey-2026.md").wait_for(timeout=120_000)
+    assert "Reef-survey-2026.md" in page.locator("#rb-documents").inner_text()
+    page.get_by_role("tab", name="Chat").click()
+    ask(page, "How many coral species did the 2026 reef survey count?")
+    assert "412" in page.locator("[data-testid='bot']").last.inner_text()
+    assert "Reef survey" in page.locator(".rb-card").first.inner_text()
+    page.get_by_role("tab", name="Documents").click()
+    page.get_by_label("Remove a brief").click()
+    page.get_by_role("option", name="Reef survey").click()
+    page.get_by_role("button", name="Remove from library").click()
+    page.locator("#rb-library-status").get_by_text("Removed Reef-survey-2026.md").wait_for(timeout=120_000)
+    assert not (root / "corpus" / "Reef-survey-2026.md").exists()

@@ -64,10 +64,15 @@ class Pipeline:
             changes = diff_corpus(manifest, corpus_state(settings.corpus_dir), settings)
             if changes.stale:
                 log(f"corpus changed since the index was built ({changes.summary()}); updating it")
-                embedder = load_embedder(settings.embed_model, settings.threads, settings.embed_batch_size)
-                index, _ = build_index(settings, embedder, progress=False, log=log)
-                return cls(settings, index, encoder)
+                return cls.build(settings, encoder, log)
         return cls(settings, load_index(settings.index_dir), encoder)
+
+    @classmethod
+    def build(cls, settings: Settings, encoder: Encoder | None = None, log: Callable[[str], None] | None = None) -> Pipeline:
+        """Bring the index up to date with the corpus folder (only changed files re-embedded) and serve it."""
+        embedder = load_embedder(settings.embed_model, settings.threads, settings.embed_batch_size)
+        index, _ = build_index(settings, embedder, progress=False, log=log or (lambda msg: print(msg, file=sys.stderr)))
+        return cls(settings, index, encoder or load_query_encoder(settings.embed_model, settings.threads))
 
     def _build_chain(self) -> Runnable[dict[str, Any], Answer]:
         def retrieve(inputs: dict[str, Any]) -> dict[str, Any]:

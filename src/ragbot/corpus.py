@@ -7,8 +7,11 @@ Offsets are positions in the file's decoded text (Python string indices), so
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import os
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +20,7 @@ from statistics import quantiles
 from ragbot.errors import RagbotError
 
 SUPPORTED_SUFFIXES = (".txt", ".md")
+UPLOAD_SUFFIXES = (*SUPPORTED_SUFFIXES, ".pdf")  # a PDF is stored as its extracted text
 SOURCES_FILE = "sources.json"
 NORMALISER_VERSION = 1
 
@@ -322,3 +326,57 @@ def corpus_state(folder: Path) -> dict[str, dict[str, str]]:
         }
         for p in corpus_files(folder)
     }
+
+
+# --- adding and removing documents ---------------------------------------------------------------
+
+
+def safe_filename(name: str, suffix: str) -> str:
+    """A plain file name for an upload: no folders, no path tricks, only letters, digits, . _ -."""
+    stem = Path(name.replace("\\", "/")).name
+    stem = stem[: -len(Path(stem).suffix)] if Path(stem).suffix else stem
+    stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip(".-_")[:100]
+    return f"{stem or 'document'}{suffix}"
+
+
+def pdf_text(data: bytes, name: str) -> str:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        pages = [page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages]
+    except (PdfReadError, ValueError, KeyError, OSError) as exc:
+        raise RagbotError(f"{name} is not a readable PDF ({exc})") from None
+    return "\n\n".join(p.strip() for p in pages if p.strip())
+
+
+def add_document(folder: Path, name: str, data: bytes, max_bytes: int) -> str:
+    """Check an uploaded brief and save it into the corpus folder atomically; returns its doc_id."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise RagbotError(f"{Path(name).name}: only {', '.join(UPLOAD_SUFFIXES)} files can be added")
+    if len(data) > max_bytes:
+        raise RagbotError(f"{Path(name).name} is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
+    text = pdf_text(data, Path(name).name) if suffix == ".pdf" else decode(data, Path(name))
+    if not any(b.kind == "paragraph" for b in parse_blocks(text)):
+        raise RagbotError(f"{Path(name).name} has no text to index")
+    target = folder / safe_filename(name, ".txt" if suffix == ".pdf" else suffix)
+    if target.exists():
+        raise RagbotError(f"{target.name} is already in the library; remove it first to replace it")
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{target.name}.upload"
+    with tmp.open("wb") as f:
+        f.write(text.encode("utf-8"))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, target)
+    return target.name
+
+
+def remove_document(folder: Path, doc_id: str) -> None:
+    """Delete one document file of the corpus folder (and nothing outside it)."""
+    path = folder / Path(doc_id).name
+    if Path(doc_id).name != doc_id or path.suffix.lower() not in SUPPORTED_SUFFIXES or not path.is_file():
+        raise RagbotError(f"{doc_id} is not a document of the library")
+    path.unlink()

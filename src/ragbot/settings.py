@@ -52,6 +52,7 @@ class Settings(BaseModel):
     abstain_threshold: float = Field(0.91, ge=-1.0, le=5.0, description="best sentence score below this abstains")
 
     max_question_chars: int = Field(1000, ge=10)
+    max_upload_mb: int = Field(10, ge=1, le=500, description="largest brief that can be added through the page")
 
     example_questions: tuple[str, ...] = ()
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
 from typing import Any
 
 from ragbot.app.render import HIT_ID, SOURCES_PLACEHOLDER, VIEWER_PLACEHOLDER, render_document, render_sources
 from ragbot.chain import Pipeline
-from ragbot.corpus import decode
+from ragbot.corpus import add_document, decode, remove_document
 from ragbot.errors import RagbotError
 from ragbot.store import Feedback, Store
 
@@ -23,6 +25,32 @@ CSS = """
 SCROLL_TO_HIT = f"() => {{ const el = document.getElementById('{HIT_ID}'); if (el) el.scrollIntoView({{block: 'center'}}); }}"
 
 
+class LivePipeline:
+    """The pipeline being served; after the library changes a new one replaces it whole, under a lock."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.lock = threading.Lock()
+
+    def change_library(self, change: Any) -> Pipeline:
+        """Apply a change to the corpus folder, then re-index (only what changed) and swap pipelines."""
+        with self.lock:
+            change(self.pipeline.settings.corpus_dir)
+            self.pipeline = Pipeline.build(self.pipeline.settings, self.pipeline.encoder, log=lambda _m: None)
+            return self.pipeline
+
+
+def document_rows(pipeline: Pipeline) -> list[list[Any]]:
+    return [
+        [d.get("title") or doc_id, d.get("date") or "", ", ".join(d.get("authors") or []), d.get("n_passages", 0), doc_id]
+        for doc_id, d in pipeline.index.documents.items()
+    ]
+
+
+def brief_choices(pipeline: Pipeline) -> list[tuple[str, str]]:
+    return [(f"{d.get('title') or doc_id} ({d.get('date') or '?'})", doc_id) for doc_id, d in pipeline.index.documents.items()]
+
+
 def example_questions(pipeline: Pipeline) -> list[str]:
     if pipeline.settings.example_questions:
         return list(pipeline.settings.example_questions)
@@ -32,32 +60,20 @@ def example_questions(pipeline: Pipeline) -> list[str]:
 def build_app(pipeline: Pipeline, store: Store) -> Any:
     import gradio as gr
 
-    documents = pipeline.index.documents
-    doc_choices = [(f"{d.get('title') or doc_id} ({d.get('date') or '?'})", doc_id) for doc_id, d in documents.items()]
-    passages = {p.passage_id: p for p in pipeline.index.passages}
+    live = LivePipeline(pipeline)
 
     def respond(question: str, history: list[dict[str, Any]], top_k: int, briefs: list[str]) -> tuple[Any, ...]:
+        current = live.pipeline
+        documents = current.index.documents
         history = list(history or [])
+        no_sources = gr.Radio(choices=[], value=None)
         if not briefs:
-            return (
-                [*history, {"role": "assistant", "content": "⚠️ Choose at least one brief to search in Settings."}],
-                SOURCES_PLACEHOLDER,
-                question,
-                None,
-                gr.Radio(choices=[], value=None),
-                "",
-            )
+            message = "⚠️ Choose at least one brief to search in Settings."
+            return [*history, {"role": "assistant", "content": message}], SOURCES_PLACEHOLDER, question, None, no_sources, ""
         try:
-            answer = pipeline.ask(question, k=int(top_k), docs=None if len(briefs) == len(documents) else set(briefs))
+            answer = current.ask(question, k=int(top_k), docs=None if set(briefs) >= set(documents) else set(briefs))
         except RagbotError as exc:
-            return (
-                [*history, {"role": "assistant", "content": f"⚠️ {exc}"}],
-                SOURCES_PLACEHOLDER,
-                question,
-                None,
-                gr.Radio(choices=[], value=None),
-                "",
-            )
+            return [*history, {"role": "assistant", "content": f"⚠️ {exc}"}], SOURCES_PLACEHOLDER, question, None, no_sources, ""
         history += [{"role": "user", "content": answer.question}, {"role": "assistant", "content": answer.text}]
         last = {
             "question": answer.question,
@@ -65,10 +81,10 @@ def build_app(pipeline: Pipeline, store: Store) -> Any:
             "abstained": answer.abstained,
             "citations": [{k: v for k, v in c.to_dict().items() if k != "text"} for c in answer.citations],
             "settings": {
-                "engine": pipeline.settings.engine,
+                "engine": current.settings.engine,
                 "top_k": int(top_k),
                 "briefs": sorted(briefs),
-                "retriever": pipeline.settings.retriever,
+                "retriever": current.settings.retriever,
             },
         }
         sources = [(f"[{c.n}] {c.passage.title}", c.passage.passage_id) for c in answer.citations]
@@ -77,15 +93,16 @@ def build_app(pipeline: Pipeline, store: Store) -> Any:
         return history, render_sources(answer, documents), "", last, gr.Radio(choices=sources, value=None), ""
 
     def open_source(passage_id: str | None) -> str:
-        if not passage_id or passage_id not in passages:
+        current = live.pipeline
+        p = next((p for p in current.index.passages if p.passage_id == passage_id), None) if passage_id else None
+        if p is None:
             return VIEWER_PLACEHOLDER
-        p = passages[passage_id]
-        path = pipeline.settings.corpus_dir / p.doc_id
+        path = current.settings.corpus_dir / p.doc_id
         try:
             raw = decode(path.read_bytes(), path)
         except (OSError, RagbotError):
             return f"<p class='rb-empty'>{p.doc_id} is no longer in the corpus folder.</p>"
-        return render_document(raw, documents.get(p.doc_id, {}), p)
+        return render_document(raw, current.index.documents.get(p.doc_id, {}), p)
 
     def give_feedback(rating: int, comment: str, last: dict[str, Any] | None) -> tuple[str, str]:
         if not last:
@@ -96,36 +113,95 @@ def build_app(pipeline: Pipeline, store: Store) -> Any:
             return f"⚠️ {exc}", comment
         return "Thank you: your feedback is saved.", ""
 
+    def library_outputs(current: Pipeline, message: str) -> tuple[Any, ...]:
+        choices = brief_choices(current)
+        ids = [doc_id for _, doc_id in choices]
+        return message, document_rows(current), gr.Dropdown(choices=choices, value=None), gr.CheckboxGroup(choices=choices, value=ids)
+
+    def add_brief(path: str | None, progress: Any = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008 (Gradio injects it)
+        current = live.pipeline
+        if not path:
+            return library_outputs(current, "Choose a .txt, .md or .pdf file first.")
+        upload = Path(path)
+        max_bytes = current.settings.max_upload_mb * 1_000_000
+        try:
+            if upload.stat().st_size > max_bytes:
+                raise RagbotError(f"{upload.name} is larger than {current.settings.max_upload_mb} MB")
+            data = upload.read_bytes()
+            progress(0.2, desc="Checking the file")
+            added: list[str] = []
+            progress(0.4, desc="Indexing (only the new brief is embedded)")
+            current = live.change_library(lambda folder: added.append(add_document(folder, upload.name, data, max_bytes)))
+        except RagbotError as exc:
+            return library_outputs(current, f"⚠️ {exc}")
+        progress(1.0, desc="Done")
+        d = current.index.documents.get(added[0], {})
+        return library_outputs(current, f"Added **{added[0]}** ({d.get('n_passages', 0)} passages); it is searchable now.")
+
+    def remove_brief(doc_id: str | None) -> tuple[Any, ...]:
+        current = live.pipeline
+        if not doc_id:
+            return library_outputs(current, "Choose a brief to remove.")
+        if len(current.index.documents) <= 1:
+            return library_outputs(current, "⚠️ The library needs at least one brief.")
+        try:
+            current = live.change_library(lambda folder: remove_document(folder, doc_id))
+        except RagbotError as exc:
+            return library_outputs(current, f"⚠️ {exc}")
+        return library_outputs(current, f"Removed **{doc_id}**.")
+
     with gr.Blocks(title="ragbot") as app:
         last_answer = gr.State(None)
-        gr.Markdown(
-            f"## ragbot\nAsk about the {len(documents)} briefs in the library. Every answer sentence cites the passage it comes from."
-        )
-        with gr.Row():
-            with gr.Column(scale=3):
-                chat = gr.Chatbot(label="Conversation", height=420, sanitize_html=True, placeholder="Ask a question to start.")
-                question = gr.Textbox(
-                    label="Question", placeholder="e.g. When did Korea become a dialogue partner of ASEAN?", max_lines=4, autofocus=True
+        gr.Markdown("## ragbot\nAsk about the briefs in the library. Every answer sentence cites the passage it comes from.")
+        with gr.Tabs():
+            with gr.Tab("Chat"), gr.Row():
+                with gr.Column(scale=3):
+                    chat = gr.Chatbot(label="Conversation", height=420, sanitize_html=True, placeholder="Ask a question to start.")
+                    question = gr.Textbox(
+                        label="Question",
+                        placeholder="e.g. When did Korea become a dialogue partner of ASEAN?",
+                        max_lines=4,
+                        autofocus=True,
+                    )
+                    with gr.Row():
+                        ask = gr.Button("Ask", variant="primary")
+                        clear = gr.Button("Clear")
+                    gr.Examples(example_questions(pipeline), inputs=question, label="Examples")
+                    with gr.Accordion("Was this answer useful?", open=False):
+                        comment = gr.Textbox(label="Comment (optional)", max_lines=3)
+                        with gr.Row():
+                            up = gr.Button("👍 Helpful", elem_id="rb-up")
+                            down = gr.Button("👎 Not helpful", elem_id="rb-down")
+                        feedback_status = gr.Markdown("")
+                    with gr.Accordion("Settings", open=False):
+                        top_k = gr.Slider(3, 20, value=pipeline.settings.top_k, step=1, label="Passages to retrieve")
+                        briefs = gr.CheckboxGroup(brief_choices(pipeline), value=list(pipeline.index.documents), label="Briefs to search")
+                        gr.Dropdown([pipeline.settings.engine], value=pipeline.settings.engine, label="Answer engine", interactive=False)
+                with gr.Column(scale=2):
+                    gr.Markdown("### Sources")
+                    sources = gr.HTML(SOURCES_PLACEHOLDER)
+                    source_pick = gr.Radio([], label="Read a source in its brief", elem_id="rb-source-pick")
+                    viewer = gr.HTML(VIEWER_PLACEHOLDER, elem_id="rb-viewer")
+            with gr.Tab("Documents"):
+                table = gr.Dataframe(
+                    document_rows(pipeline),
+                    headers=["Title", "Date", "Authors", "Passages", "File"],
+                    interactive=False,
+                    elem_id="rb-documents",
                 )
                 with gr.Row():
-                    ask = gr.Button("Ask", variant="primary")
-                    clear = gr.Button("Clear")
-                gr.Examples(example_questions(pipeline), inputs=question, label="Examples")
-                with gr.Accordion("Was this answer useful?", open=False):
-                    comment = gr.Textbox(label="Comment (optional)", max_lines=3)
-                    with gr.Row():
-                        up = gr.Button("👍 Helpful", elem_id="rb-up")
-                        down = gr.Button("👎 Not helpful", elem_id="rb-down")
-                    feedback_status = gr.Markdown("")
-                with gr.Accordion("Settings", open=False):
-                    top_k = gr.Slider(3, 20, value=pipeline.settings.top_k, step=1, label="Passages to retrieve")
-                    briefs = gr.CheckboxGroup(doc_choices, value=list(documents), label="Briefs to search")
-                    gr.Dropdown([pipeline.settings.engine], value=pipeline.settings.engine, label="Answer engine", interactive=False)
-            with gr.Column(scale=2):
-                gr.Markdown("### Sources")
-                sources = gr.HTML(SOURCES_PLACEHOLDER)
-                source_pick = gr.Radio([], label="Read a source in its brief", elem_id="rb-source-pick")
-                viewer = gr.HTML(VIEWER_PLACEHOLDER, elem_id="rb-viewer")
+                    with gr.Column():
+                        upload = gr.File(
+                            label="Add a brief (.txt, .md or .pdf)",
+                            file_types=[".txt", ".md", ".pdf"],
+                            type="filepath",
+                            elem_id="rb-upload",
+                        )
+                        add = gr.Button("Add to library", variant="primary")
+                    with gr.Column():
+                        to_remove = gr.Dropdown(brief_choices(pipeline), value=None, label="Remove a brief")
+                        remove = gr.Button("Remove from library", variant="stop")
+                library_status = gr.Markdown("", elem_id="rb-library-status")
 
         outputs = [chat, sources, question, last_answer, source_pick, feedback_status]
         ask.click(respond, [question, chat, top_k, briefs], outputs, api_name="ask")
@@ -139,4 +215,7 @@ def build_app(pipeline: Pipeline, store: Store) -> Any:
         source_pick.change(open_source, source_pick, viewer, api_name=False).then(None, None, None, js=SCROLL_TO_HIT)
         up.click(lambda c, last: give_feedback(1, c, last), [comment, last_answer], [feedback_status, comment], api_name=False)
         down.click(lambda c, last: give_feedback(-1, c, last), [comment, last_answer], [feedback_status, comment], api_name=False)
+        library = [library_status, table, to_remove, briefs]
+        add.click(add_brief, upload, library, api_name=False, concurrency_limit=1)
+        remove.click(remove_brief, to_remove, library, api_name=False, concurrency_limit=1)
     return app

@@ -1,0 +1,104 @@
+"""Adding and removing briefs: checks, safe file names, PDF text, and the index following the folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ragbot.chain import Pipeline
+from ragbot.corpus import add_document, pdf_text, remove_document, safe_filename
+from ragbot.errors import RagbotError
+from ragbot.index import build_index
+from ragbot.settings import Settings
+
+MB = 1_000_000
+
+
+def make_pdf(lines: list[str]) -> bytes:
+    """A minimal one-page PDF with Helvetica text, with a correct cross-reference table."""
+    content = "BT /F1 12 Tf 72 720 Td 14 TL " + " ".join(f"({line}) '" for line in lines) + " ET"
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+        f"<< /Length {len(content)} >>\nstream\n{content}\nendstream",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = "%PDF-1.4\n", []
+    for i, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{i} 0 obj\n{body}\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n" + "".join(f"{o:010d} 00000 n \n" for o in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
+    return out.encode("latin-1")
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("../../etc/passwd.txt", "passwd.txt"),
+        ("/abs/path/Brief (final) v2.md", "Brief-final-v2.md"),
+        ("..\\\\windows\\\\evil.txt", "evil.txt"),
+        ("....txt", "document.txt"),
+        ("ünïcode brief.txt", "unicode-brief.txt"),
+    ],
+)
+def test_upload_names_stay_plain_and_inside_the_folder(tmp_path: Path, name: str, expected: str):
+    assert safe_filename(name, Path(name).suffix.lower()) == expected
+    doc_id = add_document(tmp_path / "corpus", name, b"A short brief about maritime cooperation.\n", MB)
+    assert doc_id == expected and (tmp_path / "corpus" / expected).is_file()
+    assert {p.name for p in tmp_path.iterdir()} == {"corpus"}
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("tool.exe", b"MZ\x90\x00", "only .txt, .md, .pdf"),
+        ("big.txt", b"x" * (MB + 1), "the limit is 1 MB"),
+        ("photo.txt", b"\x89PNG\r\n\x1a\n\x00\x00", "binary"),
+        ("latin.md", "café".encode("latin-1"), "not UTF-8"),
+        ("empty.md", b"   \n\n", "no text"),
+        ("broken.pdf", b"%PDF-1.4 this is not really a pdf", "not a readable PDF"),
+    ],
+)
+def test_bad_uploads_are_refused_and_nothing_is_written(tmp_path: Path, name: str, data: bytes, message: str):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    with pytest.raises(RagbotError, match=message):
+        add_document(folder, name, data, MB)
+    assert list(folder.iterdir()) == []
+
+
+def test_a_pdf_is_added_as_its_text(tmp_path: Path):
+    pdf = make_pdf(["Coast guard training brief", "Korea and Vietnam agreed on joint coast guard drills in 2026."])
+    assert "joint coast guard drills in 2026" in pdf_text(pdf, "x.pdf")
+    doc_id = add_document(tmp_path, "Coast Guard.pdf", pdf, MB)
+    assert doc_id == "Coast-Guard.txt"
+    assert "joint coast guard drills in 2026" in (tmp_path / doc_id).read_text(encoding="utf-8")
+
+
+def test_same_name_twice_and_removal_rules(tmp_path: Path):
+    add_document(tmp_path, "a.md", b"Some text here.\n", MB)
+    with pytest.raises(RagbotError, match="already in the library"):
+        add_document(tmp_path, "a.md", b"Other text.\n", MB)
+    for bad in ("../a.md", "missing.md", "sources.json"):
+        with pytest.raises(RagbotError, match="not a document of the library"):
+            remove_document(tmp_path, bad)
+    remove_document(tmp_path, "a.md")
+    assert not (tmp_path / "a.md").exists()
+
+
+def test_the_index_follows_added_and_removed_briefs(small_corpus: Path, tmp_path: Path, embedder):
+    settings = Settings(corpus_dir=small_corpus, index_dir=tmp_path / "index")
+    build_index(settings, embedder, progress=False, log=lambda _m: None)
+    pdf = make_pdf(["Coast guard training brief", "Korea and Vietnam agreed on joint coast guard drills in 2026."])
+    doc_id = add_document(small_corpus, "coast-guard.pdf", pdf, MB)
+    pipeline = Pipeline.build(settings, log=lambda _m: None)
+    answer = pipeline.ask("When did Korea and Vietnam agree on joint coast guard drills?")
+    assert not answer.abstained and answer.citations[0].passage.doc_id == doc_id and "2026" in answer.text
+    remove_document(small_corpus, doc_id)
+    pipeline = Pipeline.build(settings, log=lambda _m: None)
+    assert doc_id not in pipeline.index.documents
+    assert all(h.passage.doc_id != doc_id for h in pipeline.ask("joint coast guard drills with Vietnam").retrieved)
