@@ -6,7 +6,8 @@ import urllib.request
 
 import pytest
 
-from ragbot.app import render_document, render_sources
+from ragbot.app import exposure_warning, render_document, render_sources
+from ragbot.app.render import link_markers
 from ragbot.chunking import Passage
 from ragbot.citations import Answer, Citation
 
@@ -61,3 +62,26 @@ def test_asking_through_the_page_api_returns_a_cited_answer(server):
     assert "<mark>" in sources and "ASEAN-ROK Security Cooperation in a Dual Contingency" in sources
     history, sources, box, *_ = client.predict("", [], 10, briefs, api_name="/ask")
     assert "question is empty" in str(history[-1]["content"])
+
+
+def test_markers_link_to_their_source_cards():
+    assert link_markers("A fact. [1] Another. [2]") == "A fact. [[1]](#rb-source-1) Another. [[2]](#rb-source-2)"
+
+
+def test_exposure_warning_only_for_other_addresses_without_login():
+    assert exposure_warning("127.0.0.1", None) is None
+    assert exposure_warning("0.0.0.0", ("u", "p")) is None
+    assert "without a login" in exposure_warning("0.0.0.0", None)
+
+
+def test_login_from_the_environment_guards_the_page(index, settings, tmp_path):
+    from gradio_client import Client
+
+    env = {"RAGBOT_INDEX_DIR": str(settings.index_dir), "RAGBOT_CORPUS_DIR": str(CORPUS), "RAGBOT_DATA_DIR": str(tmp_path),
+           "RAGBOT_USER": "analyst", "RAGBOT_PASSWORD": "s3cret-pass"}  # fmt: skip
+    with running_server(env) as url:
+        with pytest.raises(Exception):  # noqa: B017 (gradio_client raises various errors for a refused login)
+            Client(url, verbose=False).predict("What is the CSP?", [], 10, [], api_name="/ask")
+        client = Client(url, auth=("analyst", "s3cret-pass"), verbose=False)
+        history, *_ = client.predict("What is the CSP?", [], 10, [p.name for p in CORPUS.glob("*.txt")], api_name="/ask")
+        assert history[-1]["role"] == "assistant"

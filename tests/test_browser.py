@@ -81,6 +81,7 @@ def test_ask_and_see_a_cited_answer(page):
     assert "90 per cent" in answer and "[1]" in answer
     card = page.locator(".rb-card").first
     assert "[1] ASEAN-ROK Security Cooperation in a Dual Contingency" in card.inner_text()
+    assert page.locator("[data-testid='bot'] a[href='#rb-source-1']").count() >= 1 and card.get_attribute("id") == "rb-source-1"
     assert "About 90 per cent" in card.locator("mark").first.inner_text()
 
 
@@ -142,3 +143,29 @@ def test_upload_a_brief_then_ask_about_it_and_remove_it(page, site):
     page.get_by_role("button", name="Remove from library").click()
     page.locator("#rb-library-status").get_by_text("Removed Reef-survey-2026.md").wait_for(timeout=120_000)
     assert not (root / "corpus" / "Reef-survey-2026.md").exists()
+
+
+def test_evaluation_tab_runs_a_dataset_and_shows_metrics_and_plots(page, site, tmp_path):
+    import json
+
+    qa = tmp_path / "mini.jsonl"
+    evidence = {"doc": "2025-07_fulcrum_asean-rok-security-dual-contingency.txt", "quote": "About 90 per cent of South Korea"}
+    item = {
+        "id": "m1",
+        "question": "What share of South Korea's energy supplies passes through the Malacca Strait?",
+        "type": "numeric",
+        "answer": "About 90 per cent",
+        "key_facts": ["90 per cent"],
+        "evidence": [evidence],
+    }
+    qa.write_text(json.dumps(item) + "\n" + "{broken\n", encoding="utf-8")
+    page.get_by_role("tab", name="Evaluation").click()
+    page.locator("#rb-eval-file input[type=file]").set_input_files(str(qa))
+    page.get_by_role("button", name="Run evaluation").click()
+    page.locator("#rb-eval-status").get_by_text("Evaluated 1 questions from mini.jsonl").wait_for(timeout=120_000)
+    assert "1 lines skipped" in page.locator("#rb-eval-status").inner_text()
+    table = page.locator("#rb-eval-table").inner_text()
+    assert "hit@1" in table and "key_fact_recall" in table
+    assert page.locator("img").count() >= 3
+    files = page.locator("#rb-eval-files").inner_text().replace("\n", "")
+    assert all(name in files for name in ("report.md", "metrics.json", "results.jsonl"))

@@ -71,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
         help="run a QA dataset and write metrics, traces and plots",
         description="Run a QA dataset through the same pipeline a user gets; write results.jsonl, metrics.json, report.md and plots.",
     )
-    s.add_argument("--dataset", type=Path, default=Path("eval/briefs_qa.jsonl"), help="JSONL dataset (default: eval/briefs_qa.jsonl)")
+    s.add_argument("--dataset", type=Path, help="JSONL dataset (default: the eval_dataset setting, eval/briefs_qa.jsonl)")
     s.add_argument("--out", type=Path, help="output folder (default: eval/runs/<time>-<config>)")
     s.add_argument("--retriever", choices=["dense", "bm25", "hybrid"], help="retriever to evaluate (default: the configured one)")
     s.add_argument("--engine", choices=["extractive"], help="answer engine (default: the configured one)")
@@ -257,7 +257,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if not 1 <= args.k <= 100:
         raise RagbotError(f"-k must be between 1 and 100, got {args.k}")
     settings = _settings(args).model_copy(update={k: v for k, v in (("retriever", args.retriever), ("engine", args.engine)) if v})
-    dataset = load_dataset(args.dataset, settings.corpus_dir)
+    dataset_path = args.dataset or settings.eval_dataset
+    dataset = load_dataset(dataset_path, settings.corpus_dir)
     for error in dataset.errors:
         print(f"ragbot: skipped {error}", file=sys.stderr)
     if args.baseline:
@@ -274,7 +275,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         label = f"{settings.retriever}-{settings.engine}"
     out = args.out or Path("eval/runs") / f"{datetime.now():%Y%m%d-%H%M%S}-{label}"
     records = run(pipeline, dataset.items, out, k=args.k, progress=sys.stderr.isatty() or bool(os.environ.get("RAGBOT_PROGRESS")))
-    config = {"label": label, "dataset": str(args.dataset), "k": args.k, "settings": settings.to_dict(), "skipped_lines": dataset.errors}
+    config = {"label": label, "dataset": str(dataset_path), "k": args.k, "settings": settings.to_dict(), "skipped_lines": dataset.errors}
     summarize_run(out, config, records)
     return EXIT_ERROR if dataset.errors else 0
 

@@ -17,14 +17,41 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home: the
 __all__ = ["build_app", "render_document", "render_sources", "serve"]
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def login_from_environment() -> tuple[str, str] | None:
+    """(user, password) from RAGBOT_USER and RAGBOT_PASSWORD, or None; one without the other is an error."""
+    user, password = os.environ.get("RAGBOT_USER", ""), os.environ.get("RAGBOT_PASSWORD", "")
+    if bool(user) != bool(password):
+        raise RagbotError("set both RAGBOT_USER and RAGBOT_PASSWORD for a login, or neither")
+    return (user, password) if user else None
+
+
+def exposure_warning(host: str, login: tuple[str, str] | None) -> str | None:
+    if host in LOOPBACK or login is not None:
+        return None
+    return f"ragbot: warning: serving on {host} without a login; anyone who can reach it can use it (set RAGBOT_USER and RAGBOT_PASSWORD)"
+
+
 def serve(settings: Settings) -> None:
     """Load the pipeline (refreshing the index if needed) and serve the page until interrupted."""
+    login = login_from_environment()
+    warning = exposure_warning(settings.host, login)
+    if warning:
+        print(warning, file=sys.stderr)
     pipeline = Pipeline.load(settings)
     app = build_app(pipeline, Store(settings.store_path))
     print(f"ragbot: serving on http://{settings.host}:{settings.port}", file=sys.stderr)
     try:
         app.queue(default_concurrency_limit=4).launch(
-            server_name=settings.host, server_port=settings.port, show_error=False, quiet=True, css=CSS
+            server_name=settings.host,
+            server_port=settings.port,
+            show_error=False,
+            quiet=True,
+            css=CSS,
+            max_file_size=f"{settings.max_upload_mb}mb",  # larger uploads are refused before they reach ragbot
+            auth=login,
         )
     except OSError as exc:
         raise RagbotError(f"cannot serve on {settings.host}:{settings.port}: {exc}") from None

@@ -6,10 +6,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ragbot.app.render import HIT_ID, SOURCES_PLACEHOLDER, VIEWER_PLACEHOLDER, render_document, render_sources
+from ragbot.app.render import HIT_ID, SOURCES_PLACEHOLDER, VIEWER_PLACEHOLDER, link_markers, render_document, render_sources
 from ragbot.chain import Pipeline
 from ragbot.corpus import add_document, decode, remove_document
 from ragbot.errors import RagbotError
+from ragbot.evaluation.dataset import load_dataset
+from ragbot.evaluation.report import TABLE_METRICS, format_value, summarize_run
+from ragbot.evaluation.runner import run as run_dataset
 from ragbot.store import Feedback, Store
 
 CSS = """
@@ -74,7 +77,7 @@ def build_app(pipeline: Pipeline, store: Store) -> Any:
             answer = current.ask(question, k=int(top_k), docs=None if set(briefs) >= set(documents) else set(briefs))
         except RagbotError as exc:
             return [*history, {"role": "assistant", "content": f"⚠️ {exc}"}], SOURCES_PLACEHOLDER, question, None, no_sources, ""
-        history += [{"role": "user", "content": answer.question}, {"role": "assistant", "content": answer.text}]
+        history += [{"role": "user", "content": answer.question}, {"role": "assistant", "content": link_markers(answer.text)}]
         last = {
             "question": answer.question,
             "answer": answer.text,
@@ -150,6 +153,30 @@ def build_app(pipeline: Pipeline, store: Store) -> Any:
             return library_outputs(current, f"⚠️ {exc}")
         return library_outputs(current, f"Removed **{doc_id}**.")
 
+    def evaluate(path: str | None, progress: Any = gr.Progress(track_tqdm=True)) -> tuple[Any, ...]:  # noqa: B008 (Gradio injects it)
+        from datetime import datetime
+
+        current = live.pipeline
+        dataset_path = Path(path) if path else current.settings.eval_dataset
+        try:
+            dataset = load_dataset(dataset_path, current.settings.corpus_dir)
+        except RagbotError as exc:
+            return f"⚠️ {exc}", None, None, None, None, None
+        out = current.settings.data_dir / "eval" / f"{datetime.now():%Y%m%d-%H%M%S}-page"
+        records = run_dataset(current, dataset.items, out, progress=True)
+        config = {"label": "page", "dataset": dataset_path.name, "settings": current.settings.to_dict(), "skipped_lines": dataset.errors}
+        summary = summarize_run(out, config, records, echo=lambda _m: None)
+        columns = ["all", *summary["by_type"]]
+        rows = [
+            [name, *(format_value(col_values.get(name)) for col_values in (summary["overall"], *summary["by_type"].values()))]
+            for name in TABLE_METRICS
+        ]
+        skipped = f"; {len(dataset.errors)} lines skipped: " + "; ".join(dataset.errors[:3]) if dataset.errors else ""
+        status = f"Evaluated {len(records)} questions from {dataset_path.name}{skipped}"
+        table = {"headers": ["metric", *columns], "data": rows}
+        files = [str(out / name) for name in ("report.md", "metrics.json", "results.jsonl")]
+        return status, table, str(out / "metrics_by_type.png"), str(out / "first_rank.png"), str(out / "latency.png"), files
+
     with gr.Blocks(title="ragbot") as app:
         last_answer = gr.State(None)
         gr.Markdown("## ragbot\nAsk about the briefs in the library. Every answer sentence cites the passage it comes from.")
@@ -202,6 +229,21 @@ def build_app(pipeline: Pipeline, store: Store) -> Any:
                         to_remove = gr.Dropdown(brief_choices(pipeline), value=None, label="Remove a brief")
                         remove = gr.Button("Remove from library", variant="stop")
                 library_status = gr.Markdown("", elem_id="rb-library-status")
+            with gr.Tab("Evaluation"):
+                gr.Markdown(
+                    "Run a QA set through the same pipeline as the chat: one JSON object a line with `id`, `question`, `type`, "
+                    "`answer`, `key_facts` and `evidence` (see the README). Leave the file empty to run the shipped set."
+                )
+                with gr.Row():
+                    dataset_file = gr.File(label="QA set (.jsonl)", file_types=[".jsonl"], type="filepath", elem_id="rb-eval-file")
+                    run_eval = gr.Button("Run evaluation", variant="primary")
+                eval_status = gr.Markdown("", elem_id="rb-eval-status")
+                eval_table = gr.Dataframe(headers=["metric", "all"], interactive=False, elem_id="rb-eval-table")
+                with gr.Row():
+                    by_type_plot = gr.Image(label="Metrics by question type", type="filepath")
+                    rank_plot = gr.Image(label="Rank of the first relevant passage", type="filepath")
+                    latency_plot = gr.Image(label="Latency", type="filepath")
+                eval_files = gr.File(label="Download the report", file_count="multiple", elem_id="rb-eval-files")
 
         outputs = [chat, sources, question, last_answer, source_pick, feedback_status]
         ask.click(respond, [question, chat, top_k, briefs], outputs, api_name="ask")
@@ -217,5 +259,12 @@ def build_app(pipeline: Pipeline, store: Store) -> Any:
         down.click(lambda c, last: give_feedback(-1, c, last), [comment, last_answer], [feedback_status, comment], api_name=False)
         library = [library_status, table, to_remove, briefs]
         add.click(add_brief, upload, library, api_name=False, concurrency_limit=1)
+        run_eval.click(
+            evaluate,
+            dataset_file,
+            [eval_status, eval_table, by_type_plot, rank_plot, latency_plot, eval_files],
+            api_name=False,
+            concurrency_limit=1,
+        )
         remove.click(remove_brief, to_remove, library, api_name=False, concurrency_limit=1)
     return app

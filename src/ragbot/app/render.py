@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 from ragbot.chunking import Passage
@@ -25,11 +26,19 @@ def highlight(text: str, spans: tuple[tuple[int, int], ...] | list[tuple[int, in
     return "".join(out)
 
 
-def _card(label: str, p: Passage, spans: tuple[tuple[int, int], ...], meta: dict[str, Any], score: float | None) -> str:
+def link_markers(answer_text: str) -> str:
+    """The answer for the chat (markdown): each [n] becomes a link to source card n."""
+    return re.sub(r"\[(\d+)\]", lambda m: f"[[{m.group(1)}]](#rb-source-{m.group(1)})", answer_text)
+
+
+def _card(
+    label: str, p: Passage, spans: tuple[tuple[int, int], ...], meta: dict[str, Any], score: float | None, n: int | None = None
+) -> str:
     details = " · ".join(str(x) for x in (meta.get("date"), p.section) if x)
     score_html = f"<details class='rb-score'><summary>score</summary>{score:.3f}</details>" if score is not None else ""
+    anchor = f" id='rb-source-{n}'" if n is not None else ""
     return (
-        f"<div class='rb-card'><h4>{html.escape(label + p.title)}</h4>"
+        f"<div class='rb-card'{anchor}><h4>{html.escape(label + p.title)}</h4>"
         f"<div class='rb-meta'>{html.escape(details)}</div>{score_html}"
         f"<div class='rb-text'>{highlight(p.text, spans)}</div></div>"
     )
@@ -43,7 +52,7 @@ def render_sources(answer: Answer, documents: dict[str, dict[str, Any]]) -> str:
         cards += [_card("", h.passage, (), documents.get(h.passage.doc_id, {}), h.score) for h in answer.retrieved[:3]]
     else:
         cards = [
-            _card(f"[{c.n}] ", c.passage, c.spans, documents.get(c.passage.doc_id, {}), score.get(c.passage.passage_id))
+            _card(f"[{c.n}] ", c.passage, c.spans, documents.get(c.passage.doc_id, {}), score.get(c.passage.passage_id), c.n)
             for c in answer.citations
         ]
     return "".join(cards)

@@ -47,7 +47,7 @@ def summarise(records: list[dict[str, Any]], config: dict[str, Any]) -> dict[str
     }
 
 
-def _fmt(value: Any) -> str:
+def format_value(value: Any) -> str:
     if value is None:
         return "–"
     if isinstance(value, float):
@@ -57,7 +57,7 @@ def _fmt(value: Any) -> str:
 
 def _table(rows: list[tuple[str, dict[str, Any]]], names: tuple[str, ...]) -> str:
     lines = ["| metric | " + " | ".join(label for label, _ in rows) + " |", "|---|" + "---|" * len(rows)]
-    lines += [f"| {n} | " + " | ".join(_fmt(values.get(n)) for _, values in rows) + " |" for n in names]
+    lines += [f"| {n} | " + " | ".join(format_value(values.get(n)) for _, values in rows) + " |" for n in names]
     return "\n".join(lines)
 
 
@@ -181,7 +181,7 @@ def compare(dir_a: Path, dir_b: Path) -> str:
     for name in TABLE_METRICS:
         va, vb = a.get(name), b.get(name)
         diff = f"{vb - va:+10.3f}" if isinstance(va, int | float) and isinstance(vb, int | float) else f"{'':>10}"
-        lines.append(f"{name:<{width}}{_fmt(va):>10}{_fmt(vb):>10}{diff}")
+        lines.append(f"{name:<{width}}{format_value(va):>10}{format_value(vb):>10}{diff}")
     common = [i for i in ra if i in rb]
     for what, idx in (
         ("retrieval (relevant passage first; unanswerable: abstained)", 0),
@@ -204,11 +204,8 @@ def summarize_run(
     summary = summarise(records, config)
     write_report(out_dir, summary, records)
     o = summary["overall"]
-    echo(
-        f"{o['questions']} questions: hit@1 {_fmt(o.get('hit@1'))}  hit@5 {_fmt(o.get('hit@5'))}  MRR {_fmt(o.get('mrr'))}  "
-        f"key facts {_fmt(o.get('key_fact_recall'))}  citation support {_fmt(o.get('citation_support'))}  "
-        f"abstention {_fmt(o.get('abstention'))}  false abstention {_fmt(o.get('false_abstention'))}  "
-        f"p50 {_fmt(o.get('latency_p50_ms'))} ms"
-    )
+    shown = {"hit@1": "hit@1", "hit@5": "hit@5", "mrr": "MRR", "key_fact_recall": "key facts", "citation_support": "citation support",
+             "abstention": "abstention", "false_abstention": "false abstention", "latency_p50_ms": "p50 ms"}  # fmt: skip
+    echo(f"{o['questions']} questions: " + "  ".join(f"{label} {format_value(o.get(key))}" for key, label in shown.items()))
     echo(f"wrote {out_dir}/ (results.jsonl, metrics.json, report.md, 3 plots)")
     return summary
