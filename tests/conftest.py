@@ -45,11 +45,9 @@ def pipeline(settings: Settings, index: Index) -> Pipeline:
     return Pipeline(settings, index, load_query_encoder(settings.embed_model, settings.threads))
 
 
-@pytest.fixture
-def small_corpus(tmp_path: Path) -> Path:
-    """A two-brief copy of the corpus, for tests that rebuild or break things."""
-    folder = tmp_path / "corpus"
-    folder.mkdir()
+def copy_small_corpus(folder: Path) -> Path:
+    """Two of the briefs and sources.json, copied into folder (created)."""
+    folder.mkdir(parents=True)
     for name in (
         "2024-11_asan_asean-korea-comprehensive-strategic-partnership.txt",
         "2025-07_fulcrum_asean-rok-security-dual-contingency.txt",
@@ -57,6 +55,12 @@ def small_corpus(tmp_path: Path) -> Path:
         shutil.copy(CORPUS / name, folder / name)
     shutil.copy(CORPUS / "sources.json", folder / "sources.json")
     return folder
+
+
+@pytest.fixture
+def small_corpus(tmp_path: Path) -> Path:
+    """A two-brief copy of the corpus, for tests that rebuild or break things."""
+    return copy_small_corpus(tmp_path / "corpus")
 
 
 @contextmanager

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ import pytest
 from ragbot.index import build_index
 from ragbot.settings import Settings
 
-from .conftest import CORPUS, running_server
+from .conftest import copy_small_corpus, running_server
 from .test_cli import ragbot
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -31,14 +30,7 @@ if not CHROMIUM.exists():
 def site(tmp_path_factory: pytest.TempPathFactory, embedder):
     """Two real briefs plus one whose text is HTML and script, indexed and served."""
     root = tmp_path_factory.mktemp("site")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    for name in (
-        "2024-11_asan_asean-korea-comprehensive-strategic-partnership.txt",
-        "2025-07_fulcrum_asean-rok-security-dual-contingency.txt",
-    ):
-        shutil.copy(CORPUS / name, corpus / name)
-    shutil.copy(CORPUS / "sources.json", corpus / "sources.json")
+    corpus = copy_small_corpus(root / "corpus")
     (corpus / EVIL).write_text(
         '# Zanzibar lighthouse memo <img src=x onerror="window.__pwned=1">\n\n'
         "The Zanzibar lighthouse keeper reported <script>window.__pwned=1</script> seven ships in 2023.\n",

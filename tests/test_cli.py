@@ -13,6 +13,8 @@ import pytest
 
 from ragbot.index import MANIFEST
 
+from .conftest import copy_small_corpus
+
 QUESTION = "What share of South Korea's energy supplies passes through the Malacca Strait?"
 
 
@@ -37,15 +39,7 @@ def assert_one_line_error(proc, *fragments: str) -> None:
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder holding a two-brief corpus and its index, built by `ragbot index`."""
     root = tmp_path_factory.mktemp("cli")
-    from .conftest import CORPUS
-
-    (root / "corpus").mkdir()
-    for name in (
-        "2024-11_asan_asean-korea-comprehensive-strategic-partnership.txt",
-        "2025-07_fulcrum_asean-rok-security-dual-contingency.txt",
-    ):
-        shutil.copy(CORPUS / name, root / "corpus" / name)
-    shutil.copy(CORPUS / "sources.json", root / "corpus" / "sources.json")
+    copy_small_corpus(root / "corpus")
     proc = ragbot("index", cwd=root)
     assert proc.returncode == 0, proc.stderr
     assert "index ready" in proc.stderr and "Traceback" not in proc.stderr
