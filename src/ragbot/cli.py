@@ -66,6 +66,18 @@ def _parser() -> argparse.ArgumentParser:
     e = fsub.add_parser("export", help="write all feedback as CSV", description="Write all feedback as CSV (to stdout unless --out).")
     e.add_argument("--out", type=Path, help="CSV file to write (default: standard output)")
 
+    s = sub.add_parser("quiz", help="quizzes for trainers, generated from the briefs", description="Make quizzes from the briefs.")
+    qsub = s.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=_Parser)
+    g = qsub.add_parser(
+        "generate", help="write a quiz file", description="Write a validated quiz, spread over the briefs and their sections."
+    )
+    g.add_argument("--n", type=int, default=10, help="number of questions (default 10)")
+    g.add_argument("--docs", nargs="+", metavar="DOC", help="only these briefs (file names as in corpus/)")
+    g.add_argument("--types", default="mcq,short,truefalse", help="comma-separated: mcq, short, truefalse (default: all)")
+    g.add_argument("--seed", type=int, default=0, help="the same seed gives the same quiz (default 0)")
+    g.add_argument("--out", type=Path, default=Path("quiz.json"), help="quiz file to write (default quiz.json)")
+    g.add_argument("--index", type=Path, help="index folder (default: index/)")
+
     s = sub.add_parser(
         "eval",
         help="run a QA dataset and write metrics, traces and plots",
@@ -244,6 +256,26 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_quiz(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from ragbot.quiz.generate import generate
+
+    types = tuple(t.strip() for t in args.types.split(",") if t.strip())
+    generated = generate(_pipeline(_settings(args)), n=args.n, types=types, docs=set(args.docs) if args.docs else None, seed=args.seed)
+    quiz = generated.quiz
+    try:
+        quiz.save(args.out)
+    except OSError as exc:
+        raise RagbotError(f"cannot write {args.out}: {exc.strerror}") from None
+    kinds = ", ".join(f"{n} {t}" for t, n in sorted(Counter(q.type for q in quiz.questions).items()))
+    print(f"wrote {args.out}: {len(quiz.questions)} questions ({kinds}); {generated.candidates} drafted, "
+          f"{generated.dropped} failed validation and were dropped", file=sys.stderr)  # fmt: skip
+    if len(quiz.questions) < args.n:
+        print(f"ragbot: only {len(quiz.questions)} of {args.n} questions could be made from these briefs", file=sys.stderr)
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from datetime import datetime
 
@@ -294,6 +326,7 @@ COMMANDS = {
     "serve": cmd_serve,
     "eval": cmd_eval,
     "feedback": cmd_feedback,
+    "quiz": cmd_quiz,
     "bench": cmd_bench,
 }
 

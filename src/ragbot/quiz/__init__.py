@@ -1,0 +1,1 @@
+"""Quiz mode for trainers: questions generated from the briefs, validated, and graded."""

@@ -1,0 +1,195 @@
+"""Quiz questions from the briefs without an LLM: a key fact of a sentence (a year, a number, a country,
+an organisation) becomes the answer; distractors are facts of the same kind found elsewhere in the corpus.
+Every question is validated before it is kept."""
+
+from __future__ import annotations
+
+import random
+import re
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ragbot.chain import Pipeline
+from ragbot.chunking import Passage
+from ragbot.errors import RagbotError
+from ragbot.quiz.model import QUESTION_TYPES, Question, Quiz, Source, corpus_fingerprint
+
+_COUNTRIES = [
+    "Australia",
+    "Brunei",
+    "Cambodia",
+    "Canada",
+    "China",
+    "France",
+    "Germany",
+    "India",
+    "Indonesia",
+    "Japan",
+    "Laos",
+    "Malaysia",
+    "Mongolia",
+    "Myanmar",
+    "Philippines",
+    "Russia",
+    "Singapore",
+    "Taiwan",
+    "Thailand",
+    "Vietnam",
+    "Bangladesh",
+    "Pakistan",
+]
+_FACTS = {
+    "year": re.compile(r"(?<![.\d])\b(?:19[5-9]\d|20[0-4]\d)\b(?![-–.]\d)"),
+    "number": re.compile(r"\b\d+(?:\.\d+)? ?(?:per cent|percent|%)|\b\d{1,3}(?:,\d{3})+\b|\b(?<![-–.])\d{2,3}\b(?![-–.,]\d)"),
+    "country": re.compile(r"\b(?:" + "|".join(sorted(_COUNTRIES, key=len, reverse=True)) + r")\b"),
+    "organisation": re.compile(r"\b(?:[A-Z][A-Za-z'’-]+ )(?:(?:of|for|and|on|the|[A-Z][A-Za-z'’-]+) ){1,7}\((?:[A-Z][A-Za-z+-]{1,10})\)"),
+}
+_KIND_WORD = {"year": "year", "number": "figure", "country": "country", "organisation": "organisation"}
+BLANK = "_____"
+
+
+@dataclass(frozen=True)
+class Fact:
+    kind: str
+    value: str
+    passage: Passage
+    sentence: str
+    start: int  # of the value within the sentence
+
+
+@dataclass
+class Generated:
+    quiz: Quiz
+    candidates: int  # questions drafted
+    dropped: int  # drafted questions that failed validation
+
+
+def find_facts(passages: list[Passage]) -> list[Fact]:
+    facts = []
+    for p in passages:
+        if p.section == "Notes":
+            continue
+        for sentence in p.sentence_texts():
+            if not 60 <= len(sentence) <= 320:
+                continue
+            for kind, pattern in _FACTS.items():
+                for m in pattern.finditer(sentence):
+                    if kind == "number" and _FACTS["year"].fullmatch(m.group(0)):
+                        continue
+                    if sentence.count(m.group(0)) > 1:
+                        continue  # blanking or changing one of two mentions would be ambiguous
+                    facts.append(Fact(kind, m.group(0), p, sentence, m.start()))
+    return facts
+
+
+def _blanked(f: Fact) -> str:
+    return f.sentence[: f.start] + BLANK + f.sentence[f.start + len(f.value) :]
+
+
+def _year_distance(a: str, b: str) -> int:
+    return abs(int(a) - int(b)) if a.isdigit() and b.isdigit() else 0
+
+
+def _distractors(fact: Fact, pool: dict[str, list[str]], rng: random.Random, n: int = 3) -> list[str]:
+    """Values of the same kind from elsewhere in the corpus, absent from the source passage."""
+    options = sorted({v for v in pool[fact.kind] if v.lower() != fact.value.lower() and v.lower() not in fact.passage.text.lower()})
+    if fact.kind == "year":
+        options = sorted(options, key=lambda v: (_year_distance(v, fact.value), v))[: n * 3]
+    rng.shuffle(options)
+    return options[:n]
+
+
+def _draft(fact: Fact, qtype: str, pool: dict[str, list[str]], rng: random.Random) -> Question | None:
+    src = Source(fact.passage.passage_id, fact.passage.doc_id, fact.passage.title, fact.passage.text)
+    explanation = f"“{fact.sentence}” ({fact.passage.title}{', ' + fact.passage.section if fact.passage.section else ''})"
+    qid = uuid.UUID(int=rng.getrandbits(128)).hex[:10]
+    statement = _blanked(fact)
+    if qtype == "mcq":
+        wrong = _distractors(fact, pool, rng)
+        if len(wrong) < 3:
+            return None
+        options = [fact.value, *wrong]
+        rng.shuffle(options)
+        text = f"In “{fact.passage.title}”, which {_KIND_WORD[fact.kind]} completes this statement? “{statement}”"
+        return Question(qid, "mcq", text, fact.value, explanation, src, options, fact.kind)
+    if qtype == "short":
+        text = f"Fill in the blank ({_KIND_WORD[fact.kind]}), from “{fact.passage.title}”: “{statement}”"
+        return Question(qid, "short", text, fact.value, explanation, src, None, fact.kind)
+    # true/false: half the statements are changed in a checkable way (another year, country, figure or body)
+    if rng.random() < 0.5:
+        return Question(qid, "truefalse", f"True or false? According to “{fact.passage.title}”: “{fact.sentence}”", "True",
+                        explanation, src, None, fact.kind)  # fmt: skip
+    wrong = _distractors(fact, pool, rng, 1)
+    if not wrong:
+        return None
+    changed = fact.sentence[: fact.start] + wrong[0] + fact.sentence[fact.start + len(fact.value) :]
+    return Question(qid, "truefalse", f"True or false? According to “{fact.passage.title}”: “{changed}”", "False",
+                    f"False: the brief says {fact.value}, not {wrong[0]}. {explanation}", src, None, fact.kind)  # fmt: skip
+
+
+def validate(q: Question, pipeline: Pipeline) -> bool:
+    """The key is in its passage; the question retrieves that passage in the top 5; no distractor is in it."""
+    text = q.source.text.lower()
+    key = q.answer if q.type != "truefalse" else None
+    if key is not None and key.lower() not in text:
+        return False
+    if q.options and any(o.lower() in text for o in q.options if o != q.answer):
+        return False
+    probe = q.question.replace(BLANK, " ")
+    hits = pipeline.retriever.run(probe, k=5).hits
+    return any(h.passage.passage_id == q.source.passage_id for h in hits)
+
+
+def generate(
+    pipeline: Pipeline, n: int = 10, types: tuple[str, ...] = QUESTION_TYPES, docs: set[str] | None = None, seed: int = 0
+) -> Generated:
+    """n validated questions spread over documents and sections, never the same fact twice; same seed, same quiz."""
+    if n < 1 or n > 200:
+        raise RagbotError(f"a quiz has 1 to 200 questions, not {n}")
+    if not types or any(t not in QUESTION_TYPES for t in types):
+        raise RagbotError(f"question types are {', '.join(QUESTION_TYPES)}")
+    known = set(pipeline.index.documents)
+    if docs and docs - known:
+        raise RagbotError(f"not in the library: {', '.join(sorted(docs - known))}")
+    passages = [p for p in pipeline.index.passages if not docs or p.doc_id in docs]
+    facts = find_facts(passages)
+    pool: dict[str, list[str]] = defaultdict(list)
+    for f in find_facts(pipeline.index.passages):
+        pool[f.kind].append(f.value)
+    rng = random.Random(seed)
+    # Round-robin over (document, section) so the quiz covers the briefs, not one paragraph.
+    groups: dict[tuple[str, str | None], list[Fact]] = defaultdict(list)
+    for f in facts:
+        groups[(f.passage.doc_id, f.passage.section)].append(f)
+    order = sorted(groups, key=lambda k: (k[0], k[1] or ""))
+    rng.shuffle(order)
+    for key in order:
+        rng.shuffle(groups[key])
+    questions: list[Question] = []
+    used_values: set[str] = set()
+    used_sentences: set[str] = set()
+    drafted = dropped = 0
+    while len(questions) < n and any(groups.values()):
+        for key in order:
+            if len(questions) == n or not groups[key]:
+                continue
+            fact = groups[key].pop()
+            if fact.value.lower() in used_values or fact.sentence in used_sentences:
+                continue
+            q = _draft(fact, types[(drafted) % len(types)], pool, rng)
+            if q is None:
+                continue
+            drafted += 1
+            if not validate(q, pipeline):
+                dropped += 1
+                continue
+            used_values.add(fact.value.lower())
+            used_sentences.add(fact.sentence)
+            questions.append(q)
+    if not questions:
+        raise RagbotError("no question could be made from these documents")
+    quiz = Quiz(uuid.UUID(int=rng.getrandbits(128)).hex[:12], datetime.now(UTC).isoformat(timespec="seconds"),
+                corpus_fingerprint(pipeline.index.documents), questions)  # fmt: skip
+    return Generated(quiz, drafted, dropped)

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import pytest
+
+from ragbot.errors import RagbotError
+from ragbot.quiz.generate import _COUNTRIES, generate, validate
+
+ORGANISATION = re.compile(r"\([A-Z][A-Za-z+-]{1,10}\)$")
+
+
+@pytest.fixture(scope="module")
+def generated(pipeline):
+    return generate(pipeline, n=15, seed=7)
+
+
+def test_n_questions_of_each_requested_type_all_valid(generated, pipeline):
+    quiz = generated.quiz
+    assert len(quiz.questions) == 15
+    assert Counter(q.type for q in quiz.questions) == {"mcq": 5, "short": 5, "truefalse": 5}
+    for q in quiz.questions:
+        assert validate(q, pipeline), q.question
+        if q.type != "truefalse":
+            assert q.answer.lower() in q.source.text.lower()
+        assert q.source.passage_id in {p.passage_id for p in pipeline.index.passages}
+    assert generated.candidates >= 15 and generated.candidates == 15 + generated.dropped
+
+
+def test_spread_over_briefs_and_never_the_same_fact_twice(generated):
+    questions = generated.quiz.questions
+    assert len({q.source.doc_id for q in questions}) >= 4
+    keys = [(q.kind, q.answer.lower()) for q in questions if q.type != "truefalse"]
+    assert len(keys) == len(set(keys))
+    assert len({q.explanation for q in questions}) == len(questions)
+
+
+def test_distractors_are_of_the_answers_kind_and_never_correct(generated):
+    for q in (q for q in generated.quiz.questions if q.type == "mcq"):
+        assert len(q.options) == 4 and q.answer in q.options and len(set(q.options)) == 4
+        wrong = [o for o in q.options if o != q.answer]
+        assert all(o.lower() not in q.source.text.lower() for o in wrong)
+        if q.kind == "year":
+            assert all(re.fullmatch(r"(19|20)\d\d", o) for o in q.options)
+        elif q.kind == "country":
+            assert all(o in _COUNTRIES for o in q.options)
+        elif q.kind == "organisation":
+            assert all(ORGANISATION.search(o) for o in q.options)
+        elif q.kind == "number":
+            assert all(re.search(r"\d", o) for o in q.options)
+
+
+def test_false_statements_change_one_checkable_fact(generated):
+    false = [q for q in generated.quiz.questions if q.type == "truefalse" and q.answer == "False"]
+    for q in false:
+        said, instead = re.match(r"False: the brief says (.+?), not (.+?)\. ", q.explanation).groups()
+        assert said.lower() in q.source.text.lower() and instead.lower() not in q.source.text.lower()
+        assert instead in q.question and said not in q.question.split("”: “", 1)[1]
+
+
+def test_same_seed_same_quiz_other_seed_other_quiz(pipeline, generated):
+    again = generate(pipeline, n=15, seed=7).quiz
+    assert [q.to_dict() for q in again.questions] == [q.to_dict() for q in generated.quiz.questions]
+    assert again.quiz_id == generated.quiz.quiz_id
+    other = generate(pipeline, n=15, seed=8).quiz
+    assert [q.question for q in other.questions] != [q.question for q in generated.quiz.questions]
+
+
+def test_selected_briefs_and_types(pipeline):
+    doc = "2024-03_asan_korea-asean-defence-cooperation-admm.txt"
+    quiz = generate(pipeline, n=4, types=("mcq",), docs={doc}, seed=1).quiz
+    assert quiz.questions and all(q.type == "mcq" and q.source.doc_id == doc for q in quiz.questions)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"), [({"n": 0}, "1 to 200"), ({"types": ("essay",)}, "question types"), ({"docs": {"x.txt"}}, "not in the library")]
+)
+def test_bad_requests_are_clear_errors(pipeline, kwargs, message):
+    with pytest.raises(RagbotError, match=message):
+        generate(pipeline, **kwargs)
+
+
+def test_cli_writes_a_quiz_file(tmp_path, index, settings):
+    from ragbot.quiz.model import corpus_fingerprint, load_quiz
+
+    from ..conftest import ROOT
+    from ..test_cli import ragbot
+
+    out = tmp_path / "quiz.json"
+    proc = ragbot("quiz", "generate", "--n", "4", "--types", "mcq,truefalse", "--seed", "2", "--out", str(out), cwd=ROOT,
+                  env={"RAGBOT_INDEX_DIR": str(settings.index_dir)})  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert f"wrote {out}: 4 questions (2 mcq, 2 truefalse)" in proc.stderr
+    quiz = load_quiz(out, corpus_fingerprint(index.documents))
+    assert [q.type for q in quiz.questions].count("mcq") == 2
