@@ -46,7 +46,8 @@ _FACTS = {
     "country": re.compile(r"\b(?:" + "|".join(sorted(_COUNTRIES, key=len, reverse=True)) + r")\b"),
     "organisation": re.compile(r"\b(?:[A-Z][A-Za-z'’-]+ )(?:(?:of|for|and|on|the|[A-Z][A-Za-z'’-]+) ){1,7}\((?:[A-Z][A-Za-z+-]{1,10})\)"),
 }
-_KIND_WORD = {"year": "year", "number": "figure", "country": "country", "organisation": "organisation"}
+# "organisation" is any name with an acronym, "Name (ACR)": bodies, but also policies and frameworks
+_KIND_WORD = {"year": "year", "number": "figure", "country": "country", "organisation": "name"}
 BLANK = "_____"
 
 
