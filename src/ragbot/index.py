@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,14 @@ class Index:
     @property
     def documents(self) -> dict[str, dict[str, Any]]:
         return self.manifest["documents"]
+
+    @cached_property
+    def _rows(self) -> dict[str, int]:
+        return {p.passage_id: i for i, p in enumerate(self.passages)}
+
+    def row_of(self, passage_id: str) -> int | None:
+        """Position of a passage in passages (and in the vector arrays), or None."""
+        return self._rows.get(passage_id)
 
     def passage_vectors(self) -> np.ndarray:
         return self.vectors.reconstruct_n(0, self.vectors.ntotal) if self.vectors.ntotal else np.zeros((0, self.vectors.d), np.float32)

@@ -97,9 +97,10 @@ def build_app(pipeline: Pipeline, store: Store) -> Any:
 
     def open_source(passage_id: str | None) -> str:
         current = live.pipeline
-        p = next((p for p in current.index.passages if p.passage_id == passage_id), None) if passage_id else None
-        if p is None:
+        row = current.index.row_of(passage_id) if passage_id else None
+        if row is None:
             return VIEWER_PLACEHOLDER
+        p = current.index.passages[row]
         path = current.settings.corpus_dir / p.doc_id
         try:
             raw = decode(path.read_bytes(), path)

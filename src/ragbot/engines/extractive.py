@@ -58,13 +58,14 @@ class ExtractiveEngine:
             raise ValueError("passages and max_sentences must be at least 1")
         self.index = index
         self.passages, self.max_sentences, self.threshold, self.margin = passages, max_sentences, threshold, margin
-        self._row = {p.passage_id: i for i, p in enumerate(index.passages)}
 
     def score_sentences(self, retrieval: Retrieval) -> list[ScoredSentence]:
         needs = answer_pattern(retrieval.question)
         scored = []
         for hit in retrieval.hits[: self.passages]:
-            row = self._row[hit.passage.passage_id]
+            row = self.index.row_of(hit.passage.passage_id)
+            if row is None:  # a hit from another index: nothing to score it with
+                continue
             for j, ((s, e), score) in enumerate(zip(hit.passage.sentences, hit.sentence_scores, strict=True)):
                 if needs and not needs.search(hit.passage.text[s:e]):
                     continue  # cannot answer this kind of question
