@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 from ragbot.chain import Pipeline
-from ragbot.corpus import read_lines
 from ragbot.errors import RagbotError
 from ragbot.evaluation.metrics import percentile
+from ragbot.files import read_lines
 from ragbot.index import build_index
 from ragbot.models import load_embedder, load_query_encoder
 from ragbot.settings import Settings

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from ragbot.errors import RagbotError
+from ragbot.files import atomic_write
 
 EXIT_ERROR, EXIT_USAGE = 1, 2
 
@@ -168,7 +170,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def _ask_jsonl(args: argparse.Namespace, settings: Any) -> int:
     """One JSON result per input line; a bad line gets an error record and the run goes on."""
-    from ragbot.corpus import read_lines
+    from ragbot.files import read_lines
 
     path: Path = args.jsonl
     lines = read_lines(path, "questions file")
@@ -245,11 +247,10 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     if args.out is None:
         store.export_feedback_csv(sys.stdout)
         return 0
-    tmp = args.out.with_name(f".{args.out.name}.tmp")
+    csv_text = io.StringIO(newline="")
+    n = store.export_feedback_csv(csv_text)
     try:
-        with tmp.open("w", encoding="utf-8", newline="") as f:
-            n = store.export_feedback_csv(f)
-        tmp.replace(args.out)
+        atomic_write(args.out, csv_text.getvalue().encode("utf-8"))
     except OSError as exc:
         raise RagbotError(f"cannot write {args.out}: {exc.strerror}") from None
     print(f"wrote {n} feedback records to {args.out}", file=sys.stderr)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import re
 import unicodedata
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from pathlib import Path
 from statistics import quantiles
 
 from ragbot.errors import RagbotError
+from ragbot.files import atomic_write
 
 SUPPORTED_SUFFIXES = (".txt", ".md")
 UPLOAD_SUFFIXES = (*SUPPORTED_SUFFIXES, ".pdf")  # a PDF is stored as its extracted text
@@ -264,16 +264,6 @@ def decode(data: bytes, path: Path) -> str:
         raise RagbotError(f"{path.name} is not UTF-8 text (byte {exc.start}); convert it to UTF-8 or remove it") from None
 
 
-def read_lines(path: Path, what: str = "file") -> list[str]:
-    """The lines of a UTF-8 text file, or one clear error when it is missing or not text."""
-    if not path.is_file():
-        raise RagbotError(f"{what} {path} not found")
-    try:
-        return path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError:
-        raise RagbotError(f"{what} {path} is not UTF-8 text") from None
-
-
 def corpus_files(folder: Path) -> list[Path]:
     """The document files of a corpus folder, sorted; raises when there are none."""
     if not folder.is_dir():
@@ -365,12 +355,7 @@ def add_document(folder: Path, name: str, data: bytes, max_bytes: int) -> str:
     if target.exists():
         raise RagbotError(f"{target.name} is already in the library; remove it first to replace it")
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{target.name}.upload"
-    with tmp.open("wb") as f:
-        f.write(text.encode("utf-8"))
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, target)
+    atomic_write(target, text.encode("utf-8"))
     return target.name
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import io
 import json
 import os
 import sys
@@ -29,6 +30,7 @@ import numpy as np
 from ragbot.chunking import Passage, chunk_document
 from ragbot.corpus import NORMALISER_VERSION, corpus_state, load_corpus
 from ragbot.errors import RagbotError
+from ragbot.files import atomic_write
 from ragbot.models import Embedder, count_tokens
 from ragbot.settings import Settings
 
@@ -306,13 +308,6 @@ def _encode(embedder: Embedder, texts: list[str], progress: bool, what: str) -> 
     return np.vstack(out) if out else np.zeros((0, embedder.dim), np.float32)
 
 
-def _fsync_write(path: Path, data: bytes) -> None:
-    with path.open("wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-
-
 def _write(
     directory: Path,
     settings: Settings,
@@ -325,14 +320,13 @@ def _write(
     build = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     index = Index.from_arrays({}, passages, vectors, sentence_vectors)
     names = {"passages": f"passages-{build}.json", "vectors": f"vectors-{build}.faiss", "sentences": f"sentences-{build}.npy"}
-    _fsync_write(directory / names["passages"], json.dumps([p.to_dict() for p in passages], ensure_ascii=False).encode("utf-8"))
-    faiss.write_index(index.vectors, str(directory / names["vectors"]))
-    with (directory / names["sentences"]).open("wb") as f:
-        np.save(f, sentence_vectors, allow_pickle=False)
-        f.flush()
-        os.fsync(f.fileno())
+    atomic_write(directory / names["passages"], json.dumps([p.to_dict() for p in passages], ensure_ascii=False).encode("utf-8"))
+    faiss.write_index(index.vectors, str(directory / names["vectors"]))  # faiss' own writer; flushed to disk below
     with (directory / names["vectors"]).open("rb") as f:
         os.fsync(f.fileno())
+    npy = io.BytesIO()
+    np.save(npy, sentence_vectors, allow_pickle=False)
+    atomic_write(directory / names["sentences"], npy.getvalue())
     manifest = {
         "format_version": FORMAT_VERSION,
         "normaliser_version": NORMALISER_VERSION,
@@ -346,14 +340,7 @@ def _write(
         "documents": documents,
         "artifacts": {kind: {"file": name, "sha256": _sha256(directory / name)} for kind, name in names.items()},
     }
-    tmp = directory / f".{MANIFEST}.{build}.tmp"
-    _fsync_write(tmp, json.dumps(manifest, indent=1, ensure_ascii=False).encode("utf-8"))
-    os.replace(tmp, directory / MANIFEST)  # the commit point
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    atomic_write(directory / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False).encode("utf-8"))  # the commit point
     _remove_stale(directory, set(names.values()))
     index.manifest = manifest
     return index

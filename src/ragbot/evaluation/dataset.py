@@ -6,8 +6,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ragbot.corpus import corpus_files, decode, read_lines
+from ragbot.corpus import corpus_files, decode
 from ragbot.errors import RagbotError
+from ragbot.files import read_lines
 
 QUESTION_TYPES = ("factoid", "numeric", "list", "explanatory", "multi_doc", "unanswerable")
 REQUIRED = ("id", "question", "type", "answer", "key_facts", "evidence")

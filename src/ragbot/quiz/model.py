@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ragbot.errors import RagbotError
+from ragbot.files import atomic_write
 
 QUESTION_TYPES = ("mcq", "short", "truefalse")
 
@@ -51,9 +52,7 @@ class Quiz:
                 "questions": [q.to_dict() for q in self.questions]}  # fmt: skip
 
     def save(self, path: Path) -> None:
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=1, ensure_ascii=False), encoding="utf-8")
-        tmp.replace(path)
+        atomic_write(path, json.dumps(self.to_dict(), indent=1, ensure_ascii=False).encode("utf-8"))
 
 
 def corpus_fingerprint(documents: dict[str, dict[str, Any]]) -> str:
