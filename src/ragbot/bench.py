@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -65,8 +64,7 @@ def run_bench(settings: Settings, questions_file: Path, cold_runs: int = 3) -> d
         # Cold: a fresh `ragbot ask` process against the index just built.
         cold, cold_rss = [], []
         env = {**os.environ, "RAGBOT_INDEX_DIR": str(bench_settings.index_dir), "RAGBOT_CORPUS_DIR": str(settings.corpus_dir)}
-        exe = shutil.which("ragbot") or sys.executable
-        cmd = [exe] if exe.endswith("ragbot") else [exe, "-m", "ragbot.cli"]
+        cmd = [sys.executable, "-m", "ragbot.cli"]  # this interpreter's ragbot, not whichever is first on PATH
         for i in range(cold_runs):
             start = time.perf_counter()
             proc = subprocess.run(

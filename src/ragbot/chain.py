@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 import unicodedata
 from collections.abc import Callable
@@ -14,7 +13,7 @@ from ragbot.citations import Answer
 from ragbot.corpus import corpus_state
 from ragbot.engines import AnswerEngine, create_engine
 from ragbot.errors import RagbotError
-from ragbot.index import Index, build_index, diff_corpus, load_index, read_manifest
+from ragbot.index import Index, build_index, diff_corpus, load_index, log_stderr, read_manifest
 from ragbot.models import Encoder, load_embedder, load_query_encoder
 from ragbot.retrieval import Retriever
 from ragbot.settings import Settings
@@ -31,6 +30,12 @@ def clean_question(question: object, max_chars: int) -> str:
     if len(text) > max_chars:
         raise RagbotError(f"the question is {len(text)} characters long; the limit is {max_chars}")
     return text
+
+
+def check_k(k: int | None, name: str = "k") -> None:
+    """Passages per answer list: 1 to 100."""
+    if k is not None and not 1 <= k <= 100:
+        raise RagbotError(f"{name} must be between 1 and 100, got {k}")
 
 
 def _ms(start: float) -> float:
@@ -55,7 +60,7 @@ class Pipeline:
     @classmethod
     def load(cls, settings: Settings, refresh: bool = True, log: Callable[[str], None] | None = None) -> Pipeline:
         """Load the index (refreshing it first if the corpus or settings changed) and the embedder."""
-        log = log or (lambda msg: print(msg, file=sys.stderr))
+        log = log or log_stderr
         manifest = read_manifest(settings.index_dir)
         if manifest is None:
             raise RagbotError(f"no index in {settings.index_dir}/; build it with `ragbot index`")
@@ -71,7 +76,7 @@ class Pipeline:
     def build(cls, settings: Settings, encoder: Encoder | None = None, log: Callable[[str], None] | None = None) -> Pipeline:
         """Bring the index up to date with the corpus folder (only changed files re-embedded) and serve it."""
         embedder = load_embedder(settings.embed_model, settings.threads, settings.embed_batch_size)
-        index, _ = build_index(settings, embedder, progress=False, log=log or (lambda msg: print(msg, file=sys.stderr)))
+        index, _ = build_index(settings, embedder, progress=False, log=log or log_stderr)
         return cls(settings, index, encoder or load_query_encoder(settings.embed_model, settings.threads))
 
     def _build_chain(self) -> Runnable[dict[str, Any], Answer]:
@@ -94,8 +99,7 @@ class Pipeline:
     def ask(self, question: str, k: int | None = None, docs: set[str] | None = None) -> Answer:
         start = time.perf_counter()
         text = clean_question(question, self.settings.max_question_chars)
-        if k is not None and not 1 <= k <= 100:
-            raise RagbotError(f"k must be between 1 and 100, got {k}")
+        check_k(k)
         result: Answer = self.chain.invoke({"question": text, "k": k, "docs": docs})
         result.timings_ms["total"] = _ms(start)
         return result

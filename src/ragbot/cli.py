@@ -1,4 +1,4 @@
-"""The `ragbot` command: a thin shell over the library (index, ask, chat, serve, bench)."""
+"""The `ragbot` command: a thin shell over the library (index, ask, chat, serve, feedback, quiz, eval, bench)."""
 
 from __future__ import annotations
 
@@ -32,34 +32,41 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--config", type=Path, help="settings file (default: ./ragbot.toml if present)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+    with_index = argparse.ArgumentParser(add_help=False)  # the --index option, shared by the commands that read an index
+    with_index.add_argument("--index", type=Path, help="index folder (default: index/)")
 
     s = sub.add_parser(
         "index",
+        parents=[with_index],
         help="build or refresh the index from the corpus folder",
         description="Embed the corpus into index/; only changed files are re-embedded.",
     )
     s.add_argument("--corpus", type=Path, help="folder of .txt/.md briefs (default: corpus/)")
-    s.add_argument("--index", type=Path, help="index folder (default: index/)")
     s.add_argument("--rebuild", action="store_true", help="re-embed everything, ignoring the existing index")
 
     s = sub.add_parser(
-        "ask", help="answer one question (or a JSONL file of them)", description="Answer a question from the briefs with cited passages."
+        "ask",
+        parents=[with_index],
+        help="answer one question (or a JSONL file of them)",
+        description="Answer a question from the briefs with cited passages.",
     )
     s.add_argument("question", nargs="?", help="the question, in quotes")
     s.add_argument("-k", type=int, help="passages in the ranked list (default 10)")
     s.add_argument("--json", action="store_true", help="print the result as one JSON object")
     s.add_argument("--jsonl", type=Path, metavar="FILE", help='answer each {"id", "question"} line of FILE; print one JSON result per line')
-    s.add_argument("--index", type=Path, help="index folder (default: index/)")
 
     s = sub.add_parser(
-        "chat", help="a conversation in the terminal", description="Ask questions one after another; an empty line or Ctrl-D ends."
+        "chat",
+        parents=[with_index],
+        help="a conversation in the terminal",
+        description="Ask questions one after another; an empty line or Ctrl-D ends.",
     )
-    s.add_argument("--index", type=Path, help="index folder (default: index/)")
 
-    s = sub.add_parser("serve", help="start the chat page (http://127.0.0.1:7860)", description="Serve the Gradio chat page.")
+    s = sub.add_parser(
+        "serve", parents=[with_index], help="start the chat page (http://127.0.0.1:7860)", description="Serve the Gradio chat page."
+    )
     s.add_argument("--host", help="address to bind (default 127.0.0.1)")
     s.add_argument("--port", type=int, help="port (default 7860)")
-    s.add_argument("--index", type=Path, help="index folder (default: index/)")
 
     s = sub.add_parser(
         "feedback", help="export the feedback left on answers", description="Work with the feedback stored by the chat page."
@@ -71,17 +78,20 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("quiz", help="quizzes for trainers, generated from the briefs", description="Make quizzes from the briefs.")
     qsub = s.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=_Parser)
     g = qsub.add_parser(
-        "generate", help="write a quiz file", description="Write a validated quiz, spread over the briefs and their sections."
+        "generate",
+        parents=[with_index],
+        help="write a quiz file",
+        description="Write a validated quiz, spread over the briefs and their sections.",
     )
     g.add_argument("--n", type=int, default=10, help="number of questions (default 10)")
     g.add_argument("--docs", nargs="+", metavar="DOC", help="only these briefs (file names as in corpus/)")
     g.add_argument("--types", default="mcq,short,truefalse", help="comma-separated: mcq, short, truefalse (default: all)")
     g.add_argument("--seed", type=int, default=0, help="the same seed gives the same quiz (default 0)")
     g.add_argument("--out", type=Path, default=Path("quiz.json"), help="quiz file to write (default quiz.json)")
-    g.add_argument("--index", type=Path, help="index folder (default: index/)")
 
     s = sub.add_parser(
         "eval",
+        parents=[with_index],
         help="run a QA dataset and write metrics, traces and plots",
         description="Run a QA dataset through the same pipeline a user gets; write results.jsonl, metrics.json, report.md and plots.",
     )
@@ -94,12 +104,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--compare", nargs=2, type=Path, metavar=("DIR_A", "DIR_B"), help="print two runs side by side and the questions that flipped"
     )
-    s.add_argument("--index", type=Path, help="index folder (default: index/)")
 
     s = sub.add_parser("bench", help="print index build time, ask latency and memory", description="Benchmark ragbot on this machine.")
-    s.add_argument(
-        "--questions", type=Path, default=Path("eval/briefs_qa.jsonl"), help="JSONL with a question field (default: eval/briefs_qa.jsonl)"
-    )
+    s.add_argument("--questions", type=Path, help="JSONL with a question field (default: the eval_dataset setting)")
     s.add_argument("--runs", type=int, default=3, help="cold-start runs (default 3)")
     return p
 
@@ -114,6 +121,11 @@ def _settings(args: argparse.Namespace) -> Any:
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
     )
+
+
+def _show_progress() -> bool:
+    """Progress bars on a terminal, or when RAGBOT_PROGRESS is set."""
+    return sys.stderr.isatty() or bool(os.environ.get("RAGBOT_PROGRESS"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,7 +154,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         print(f"index in {settings.index_dir}/ is up to date", file=sys.stderr)
         return 0
     embedder = load_embedder(settings.embed_model, settings.threads, settings.embed_batch_size)
-    build_index(settings, embedder, rebuild=args.rebuild, progress=sys.stderr.isatty() or bool(os.environ.get("RAGBOT_PROGRESS")))
+    build_index(settings, embedder, rebuild=args.rebuild, progress=_show_progress())
     return 0
 
 
@@ -153,12 +165,11 @@ def _pipeline(settings: Any) -> Any:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from ragbot.chain import clean_question
+    from ragbot.chain import check_k, clean_question
 
     if (args.question is None) == (args.jsonl is None):
         raise RagbotError("give either a QUESTION or --jsonl FILE")
-    if args.k is not None and not 1 <= args.k <= 100:
-        raise RagbotError(f"-k must be between 1 and 100, got {args.k}")
+    check_k(args.k, "-k")  # bad input fails before the models load
     settings = _settings(args)
     if args.jsonl is not None:
         return _ask_jsonl(args, settings)
@@ -280,6 +291,7 @@ def cmd_quiz(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from datetime import datetime
 
+    from ragbot.chain import check_k
     from ragbot.evaluation.dataset import load_dataset
     from ragbot.evaluation.report import compare, summarize_run
     from ragbot.evaluation.runner import run
@@ -287,8 +299,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.compare:
         print(compare(*args.compare))
         return 0
-    if not 1 <= args.k <= 100:
-        raise RagbotError(f"-k must be between 1 and 100, got {args.k}")
+    check_k(args.k, "-k")
     settings = _settings(args).model_copy(update={k: v for k, v in (("retriever", args.retriever), ("engine", args.engine)) if v})
     dataset_path = args.dataset or settings.eval_dataset
     dataset = load_dataset(dataset_path, settings.corpus_dir)
@@ -307,7 +318,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         pipeline = _pipeline(settings)
         label = f"{settings.retriever}-{settings.engine}"
     out = args.out or Path("eval/runs") / f"{datetime.now():%Y%m%d-%H%M%S}-{label}"
-    records = run(pipeline, dataset.items, out, k=args.k, progress=sys.stderr.isatty() or bool(os.environ.get("RAGBOT_PROGRESS")))
+    records = run(pipeline, dataset.items, out, k=args.k, progress=_show_progress())
     config = {"label": label, "dataset": str(dataset_path), "k": args.k, "settings": settings.to_dict(), "skipped_lines": dataset.errors}
     summarize_run(out, config, records)
     return EXIT_ERROR if dataset.errors else 0
@@ -316,7 +327,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from ragbot.bench import run_bench
 
-    run_bench(_settings(args), args.questions, cold_runs=args.runs)
+    settings = _settings(args)
+    run_bench(settings, args.questions or settings.eval_dataset, cold_runs=args.runs)
     return 0
 
 

@@ -39,7 +39,7 @@ MANIFEST = "manifest.json"
 Log = Callable[[str], None]
 
 
-def _stderr(msg: str) -> None:
+def log_stderr(msg: str) -> None:
     print(msg, file=sys.stderr)
 
 
@@ -205,7 +205,7 @@ def build_index(
     embedder: Embedder,
     rebuild: bool = False,
     progress: bool = True,
-    log: Log = _stderr,
+    log: Log = log_stderr,
 ) -> tuple[Index, CorpusChanges]:
     """Bring the index up to date with the corpus, re-embedding only added or modified documents."""
     directory = settings.index_dir
