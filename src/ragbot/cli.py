@@ -292,9 +292,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from datetime import datetime
 
     from ragbot.chain import check_k
+    from ragbot.evaluation import evaluate
     from ragbot.evaluation.dataset import load_dataset
-    from ragbot.evaluation.report import compare, summarize_run
-    from ragbot.evaluation.runner import run
+    from ragbot.evaluation.report import compare
 
     if args.compare:
         print(compare(*args.compare))
@@ -318,9 +318,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         pipeline = _pipeline(settings)
         label = f"{settings.retriever}-{settings.engine}"
     out = args.out or Path("eval/runs") / f"{datetime.now():%Y%m%d-%H%M%S}-{label}"
-    records = run(pipeline, dataset.items, out, k=args.k, progress=_show_progress())
-    config = {"label": label, "dataset": str(dataset_path), "k": args.k, "settings": settings.to_dict(), "skipped_lines": dataset.errors}
-    summarize_run(out, config, records)
+    evaluate(pipeline, dataset, out, label, k=args.k, progress=_show_progress())
     return EXIT_ERROR if dataset.errors else 0
 
 

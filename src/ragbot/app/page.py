@@ -10,9 +10,9 @@ from ragbot.app.render import HIT_ID, SOURCES_PLACEHOLDER, VIEWER_PLACEHOLDER, l
 from ragbot.chain import Pipeline
 from ragbot.corpus import add_document, decode, remove_document
 from ragbot.errors import RagbotError
+from ragbot.evaluation import evaluate as evaluate_dataset
 from ragbot.evaluation.dataset import load_dataset
-from ragbot.evaluation.report import TABLE_METRICS, format_value, summarize_run
-from ragbot.evaluation.runner import run as run_dataset
+from ragbot.evaluation.report import metrics_table
 from ragbot.store import Feedback, Store
 
 CSS = """
@@ -164,17 +164,11 @@ def build_app(pipeline: Pipeline, store: Store) -> Any:
         except RagbotError as exc:
             return f"⚠️ {exc}", None, None, None, None, None
         out = current.settings.data_dir / "eval" / f"{datetime.now():%Y%m%d-%H%M%S}-page"
-        records = run_dataset(current, dataset.items, out, progress=True)
-        config = {"label": "page", "dataset": dataset_path.name, "settings": current.settings.to_dict(), "skipped_lines": dataset.errors}
-        summary = summarize_run(out, config, records, echo=lambda _m: None)
-        columns = ["all", *summary["by_type"]]
-        rows = [
-            [name, *(format_value(col_values.get(name)) for col_values in (summary["overall"], *summary["by_type"].values()))]
-            for name in TABLE_METRICS
-        ]
+        summary = evaluate_dataset(current, dataset, out, "page", progress=True, echo=lambda _m: None)
+        headers, rows = metrics_table(summary)
         skipped = f"; {len(dataset.errors)} lines skipped: " + "; ".join(dataset.errors[:3]) if dataset.errors else ""
-        status = f"Evaluated {len(records)} questions from {dataset_path.name}{skipped}"
-        table = {"headers": ["metric", *columns], "data": rows}
+        status = f"Evaluated {summary['overall']['questions']} questions from {dataset_path.name}{skipped}"
+        table = {"headers": headers, "data": rows}
         files = [str(out / name) for name in ("report.md", "metrics.json", "results.jsonl")]
         return status, table, str(out / "metrics_by_type.png"), str(out / "first_rank.png"), str(out / "latency.png"), files
 

@@ -55,16 +55,21 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def _table(rows: list[tuple[str, dict[str, Any]]], names: tuple[str, ...]) -> str:
-    lines = ["| metric | " + " | ".join(label for label, _ in rows) + " |", "|---|" + "---|" * len(rows)]
-    lines += [f"| {n} | " + " | ".join(format_value(values.get(n)) for _, values in rows) + " |" for n in names]
-    return "\n".join(lines)
+def metrics_table(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of the metrics table: one row per metric, one column for all questions and one per type."""
+    columns = [("all", summary["overall"]), *summary["by_type"].items()]
+    headers = ["metric", *(label for label, _ in columns)]
+    return headers, [[name, *(format_value(values.get(name)) for _, values in columns)] for name in TABLE_METRICS]
+
+
+def _markdown(headers: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|---|" + "---|" * (len(headers) - 1)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
 
 
 def write_report(out_dir: Path, summary: dict[str, Any], records: list[dict[str, Any]]) -> None:
     (out_dir / METRICS_FILE).write_text(json.dumps(summary, indent=1, ensure_ascii=False), encoding="utf-8")
     config, overall = summary["config"], summary["overall"]
-    by_type = [(t, v) for t, v in summary["by_type"].items()]
     failures = [r for r in records if r["type"] != "unanswerable" and r["scores"].get("hit@1") == 0.0]
     lines = [
         f"# ragbot eval: {config.get('label', '')}",
@@ -76,7 +81,7 @@ def write_report(out_dir: Path, summary: dict[str, Any], records: list[dict[str,
         "",
         "## Metrics",
         "",
-        _table([("all", overall), *by_type], TABLE_METRICS),
+        _markdown(*metrics_table(summary)),
         "",
         "Retrieval and answer metrics are means over answerable questions; abstention is over unanswerable ones, "
         "false abstention over answerable ones. A passage counts as relevant when it holds at least half of a gold quote.",
