@@ -54,10 +54,23 @@ def test_absent_facts_are_abstained_on(pipeline, question):
 
 def test_json_result_has_the_documented_shape(pipeline):
     d = pipeline.ask(ANSWERABLE[0][0], k=3).to_dict()
-    assert set(d) == {"question", "answer", "abstained", "citations", "retrieved", "timings_ms"}
-    assert set(d["citations"][0]) == {"n", "passage_id", "doc_id", "title", "section", "quote", "text"}
+    assert set(d) == {
+        "question",
+        "standalone_question",
+        "engine",
+        "answer",
+        "abstained",
+        "sentences",
+        "citations",
+        "dropped",
+        "notice",
+        "retrieved",
+        "timings_ms",
+    }
+    assert set(d["citations"][0]) == {"n", "passage_id", "doc_id", "title", "section", "quote", "spans", "supports", "text"}
+    assert d["engine"] == "extractive" and len(d["sentences"]) == len(d["answer"].split(" [")) - 1
     assert len(d["retrieved"]) == 3 and set(d["retrieved"][0]) == {"passage_id", "doc_id", "text", "score"}
-    assert set(d["timings_ms"]) == {"retrieve", "answer", "total"}
+    assert set(d["timings_ms"]) == {"rewrite", "retrieve", "answer", "total"}
     assert d["timings_ms"]["total"] >= d["timings_ms"]["retrieve"]
 
 
@@ -84,6 +97,6 @@ def test_a_date_question_is_only_answered_by_a_dated_sentence(pipeline):
 
 def test_engines_are_created_by_name_and_validated(pipeline):
     with pytest.raises(ValueError, match="unknown answer engine"):
-        create_engine("oracle")
+        create_engine("oracle", pipeline.settings, pipeline.index, pipeline.encoder)
     with pytest.raises(ValueError):
         ExtractiveEngine(pipeline.index, passages=0)

@@ -1,10 +1,22 @@
 from __future__ import annotations
 
+import hashlib
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from ragbot.errors import RagbotError
-from ragbot.models import BertQueryEncoder, count_tokens, load_query_encoder, resolve_embedder_path
+from ragbot.models import (
+    BUNDLED_LLMS,
+    BertQueryEncoder,
+    assemble_parts,
+    count_tokens,
+    load_query_encoder,
+    resolve_embedder_path,
+    resolve_llm_path,
+)
 
 TEXTS = [
     "When did South Korea become a dialogue partner of ASEAN?",
@@ -32,3 +44,45 @@ def test_unsupported_model_folders_are_refused(tmp_path):
 def test_tiktoken_counts_offline():
     assert count_tokens("hello world") == 2
     assert count_tokens("<|endoftext|> is plain text here") > 1
+
+
+def _parts(folder: Path, blobs: list[bytes]) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, blob in enumerate(blobs, 1):
+        path = folder / f"part{i:02d}.bin"
+        path.write_bytes(blob)
+        paths.append(path)
+    return paths
+
+
+def test_model_parts_are_joined_in_order_and_checked(tmp_path: Path) -> None:
+    blobs = [os.urandom(1000), os.urandom(2000), os.urandom(10)]
+    whole = b"".join(blobs)
+    dest = assemble_parts(_parts(tmp_path / "parts", blobs), tmp_path / "cache" / "m.gguf", len(whole), hashlib.sha256(whole).hexdigest())
+    assert dest.read_bytes() == whole
+    assert [p.name for p in dest.parent.iterdir()] == ["m.gguf"], "no temporary file is left behind"
+
+
+@pytest.mark.parametrize("damage", ["flipped", "truncated"])
+def test_a_damaged_part_is_detected_and_no_model_file_is_written(tmp_path: Path, damage: str) -> None:
+    blobs = [os.urandom(1000), os.urandom(2000)]
+    whole = b"".join(blobs)
+    parts = _parts(tmp_path / "parts", blobs)
+    data = bytearray(parts[1].read_bytes())
+    if damage == "flipped":
+        data[500] ^= 0xFF
+    else:
+        data = data[:-1]
+    parts[1].write_bytes(bytes(data))
+    cache = tmp_path / "cache"
+    with pytest.raises(RagbotError, match="reinstall the model packages"):
+        assemble_parts(parts, cache / "m.gguf", len(whole), hashlib.sha256(whole).hexdigest())
+    assert not any(cache.iterdir()), "neither the model file nor a temporary file exists"
+
+
+def test_the_bundled_llm_file_is_found_offline(tmp_path: Path) -> None:
+    path = resolve_llm_path("smollm2-135m", tmp_path)
+    assert path.suffix == ".gguf" and path.stat().st_size == BUNDLED_LLMS["smollm2-135m"].size
+    with pytest.raises(RagbotError, match="neither a bundled model"):
+        resolve_llm_path("gpt-5", tmp_path)

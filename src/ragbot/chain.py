@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from langchain_core.runnables import Runnable, RunnableLambda
+from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda
 
 from ragbot.citations import Answer
 from ragbot.corpus import corpus_state
@@ -38,6 +39,25 @@ def check_k(k: int | None, name: str = "k") -> None:
         raise RagbotError(f"{name} must be between 1 and 100, got {k}")
 
 
+# A short message that leans on what came before: "and Japan?", "what about 2019?", "why was it delayed?"
+_FOLLOWUP = re.compile(
+    r"^\s*(and|but|also|so|then|what about|how about|what of|same for|why|how come|how so)\b"
+    r"|\b(it|its|they|them|their|this|that|these|those|he|she|his|her|there|then)\b",
+    re.I,
+)
+
+
+def is_followup(question: str) -> bool:
+    """Whether a question probably needs the conversation to be understood."""
+    return len(question.split()) <= 12 and bool(_FOLLOWUP.search(question))
+
+
+def rewrite_by_rule(question: str, history: list[tuple[str, str]]) -> str:
+    """The follow-up joined to the last question, so retrieval sees both: "What about Japan? (following: ...)"."""
+    bare = re.sub(r"^\s*(and|but|also|so|then)\b[\s,]*", "", question, flags=re.I).rstrip(" ?")
+    return f"{bare[:1].upper()}{bare[1:]}? (following: {history[-1][0]})"
+
+
 def _ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000
 
@@ -48,13 +68,7 @@ class Pipeline:
     def __init__(self, settings: Settings, index: Index, encoder: Encoder, engine: AnswerEngine | None = None) -> None:
         self.settings, self.index, self.encoder = settings, index, encoder
         self.retriever = Retriever(index, encoder, settings)
-        self.engine = engine or create_engine(
-            settings.engine,
-            index=index,
-            passages=settings.answer_passages,
-            max_sentences=settings.max_answer_sentences,
-            threshold=settings.abstain_threshold,
-        )
+        self.engine = engine or create_engine(settings.engine, settings, index, encoder)
         self.chain = self._build_chain()
 
     @classmethod
@@ -79,27 +93,62 @@ class Pipeline:
         index, _ = build_index(settings, embedder, progress=False, log=log or log_stderr)
         return cls(settings, index, encoder or load_query_encoder(settings.embed_model, settings.threads))
 
-    def _build_chain(self) -> Runnable[dict[str, Any], Answer]:
+    def _build_chain(self) -> Runnable[dict[str, Any], str | Answer]:
+        """condense (follow-up -> standalone question) | retrieve | answer (streamed: text pieces, then Answers)."""
+
+        def condense(inputs: dict[str, Any]) -> dict[str, Any]:
+            start = time.perf_counter()
+            history = inputs.get("history") or []
+            standalone = None
+            if history and self.settings.rewrite_followups and is_followup(inputs["question"]):
+                model = getattr(self.engine, "model", None) if self.engine.name == "llm" else None
+                from ragbot.engines.llm import rewrite_with_model
+
+                standalone = (rewrite_with_model(model, inputs["question"], history) if model is not None else None) or rewrite_by_rule(
+                    inputs["question"], history
+                )
+            return {**inputs, "standalone": standalone, "rewrite_ms": _ms(start)}
+
         def retrieve(inputs: dict[str, Any]) -> dict[str, Any]:
             start = time.perf_counter()
-            retrieval = self.retriever.run(
-                inputs["question"], k=max(inputs.get("k") or self.settings.top_k, self.settings.answer_passages), docs=inputs.get("docs")
-            )
+            k = max(inputs.get("k") or self.settings.top_k, self.settings.answer_passages)
+            retrieval = self.retriever.run(inputs["standalone"] or inputs["question"], k=k, docs=inputs.get("docs"))
             return {**inputs, "retrieval": retrieval, "retrieve_ms": _ms(start)}
 
-        def answer(inputs: dict[str, Any]) -> Answer:
-            start = time.perf_counter()
-            result = self.engine.run(inputs["retrieval"])
-            result.retrieved = result.retrieved[: inputs.get("k") or self.settings.top_k]
-            result.timings_ms = {"retrieve": inputs["retrieve_ms"], "answer": _ms(start)}
-            return result
+        def answer(stream: Iterator[dict[str, Any]]) -> Iterator[str | Answer]:
+            for inputs in stream:
+                start = time.perf_counter()
+                for event in self.engine.stream(inputs["retrieval"]):
+                    if isinstance(event, Answer):
+                        event.question, event.standalone = inputs["question"], inputs["standalone"]
+                        event.retrieved = event.retrieved[: inputs.get("k") or self.settings.top_k]
+                        timings = {"rewrite": inputs["rewrite_ms"], "retrieve": inputs["retrieve_ms"], "answer": _ms(start)}
+                        event.timings_ms = {**event.timings_ms, **timings}
+                    yield event
 
-        return RunnableLambda(retrieve, name="retrieve") | RunnableLambda(answer, name="answer")
+        steps = RunnableLambda(condense, name="condense") | RunnableLambda(retrieve, name="retrieve")
+        return steps | RunnableGenerator(answer, name="answer")
 
-    def ask(self, question: str, k: int | None = None, docs: set[str] | None = None) -> Answer:
+    def stream(
+        self, question: str, k: int | None = None, docs: set[str] | None = None, history: list[tuple[str, str]] | None = None
+    ) -> Iterator[str | Answer]:
+        """The answer in steps: text pieces as they are written, and Answers (a preview, then the final one, last)."""
         start = time.perf_counter()
         text = clean_question(question, self.settings.max_question_chars)
         check_k(k)
-        result: Answer = self.chain.invoke({"question": text, "k": k, "docs": docs})
-        result.timings_ms["total"] = _ms(start)
-        return result
+        for event in self.chain.stream({"question": text, "k": k, "docs": docs, "history": history or []}):
+            if isinstance(event, Answer):
+                event.timings_ms["total"] = _ms(start)
+            yield event
+
+    def ask(
+        self, question: str, k: int | None = None, docs: set[str] | None = None, history: list[tuple[str, str]] | None = None
+    ) -> Answer:
+        """The final, cited Answer; ``history`` holds earlier (question, answer) turns for follow-ups."""
+        final: Answer | None = None
+        for event in self.stream(question, k, docs, history):
+            if isinstance(event, Answer):
+                final = event
+        if final is None:
+            raise RagbotError("the answer engine returned no answer")
+        return final

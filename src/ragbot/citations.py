@@ -1,4 +1,4 @@
-"""Answer records and citation markers: "[n]" after a sentence points to the n-th cited passage."""
+"""Answer records, citation markers ("[n]" after a sentence points to the n-th cited passage) and their verification."""
 
 from __future__ import annotations
 
@@ -6,11 +6,19 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ragbot.chunking import Passage
-from ragbot.retrieval import Hit
+import numpy as np
+
+from ragbot.chunking import Passage, split_sentences
+from ragbot.models import Encoder
+from ragbot.retrieval import Hit, tokenize
 
 ABSTAIN_TEXT = "The briefs don't say."
 MARKER = re.compile(r"\s*\[(\d+)\]")
+# "[1]", "[1, 2]", "[1][2]", "[Passage 1]": what small models write for a citation
+_MARKER_GROUP = re.compile(r"\s*\[(?:passages?\s*)?(\d+(?:\s*[,;]\s*(?:passages?\s*)?\d+)*)\]", re.I)
+_ABSTAIN_PHRASES = re.compile(
+    r"\b(briefs|passages|sources|context)\s+(don'?t|do not|does not|doesn'?t)\s+(say|mention|answer|contain|provide)", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -19,6 +27,7 @@ class Citation:
     passage: Passage
     quote: str  # the passage's supporting sentence(s)
     spans: tuple[tuple[int, int], ...] = ()  # where the quote sits within passage.text
+    supports: tuple[int, ...] = ()  # which sentences of the answer (0-based) this passage supports
 
     def to_dict(self) -> dict[str, Any]:
         p = self.passage
@@ -29,6 +38,8 @@ class Citation:
             "title": p.title,
             "section": p.section,
             "quote": self.quote,
+            "spans": [list(span) for span in self.spans],
+            "supports": list(self.supports),
             "text": p.text,
         }
 
@@ -41,13 +52,25 @@ class Answer:
     citations: list[Citation]
     retrieved: list[Hit]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    engine: str = "extractive"
+    sentences: list[str] = field(default_factory=list)  # the answer's sentences, without markers
+    dropped: list[str] = field(default_factory=list)  # generated sentences removed as unsupported
+    standalone: str | None = None  # the question as rewritten from the chat history, when it was a follow-up
+    notice: str = ""  # e.g. why the LLM engine fell back to the extractive answer
+    generated: str = ""  # the LLM's raw text, before verification
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "question": self.question,
+            "standalone_question": self.standalone,
+            "engine": self.engine,
             "answer": self.text,
             "abstained": self.abstained,
+            "sentences": self.sentences,
             "citations": [c.to_dict() for c in self.citations],
+            "dropped": self.dropped,
+            "notice": self.notice,
+            "generated": self.generated,
             "retrieved": [
                 {"passage_id": h.passage.passage_id, "doc_id": h.passage.doc_id, "text": h.passage.text, "score": round(h.score, 6)}
                 for h in self.retrieved
@@ -58,20 +81,114 @@ class Answer:
 
 def compose(picked: list[tuple[Passage, tuple[int, int]]]) -> tuple[str, list[Citation]]:
     """Join sentences, each followed by the marker of its passage; passages are numbered by first use."""
+    text, citations = cite([(passage.text[s:e].strip(), passage, (s, e)) for passage, (s, e) in picked])
+    return text, citations
+
+
+def cite(claims: list[tuple[str, Passage, tuple[int, int]]]) -> tuple[str, list[Citation]]:
+    """Join (sentence, passage, supporting span) claims into "sentence [n]" text; passages numbered by first use."""
     numbers: dict[str, int] = {}
     spans: dict[str, list[tuple[int, int]]] = {}
+    supports: dict[str, list[int]] = {}
     passages: dict[str, Passage] = {}
     parts = []
-    for passage, (s, e) in picked:
-        n = numbers.setdefault(passage.passage_id, len(numbers) + 1)
-        passages[passage.passage_id] = passage
-        spans.setdefault(passage.passage_id, []).append((s, e))
-        parts.append(f"{passage.text[s:e].strip()} [{n}]")
+    for i, (sentence, passage, span) in enumerate(claims):
+        pid = passage.passage_id
+        n = numbers.setdefault(pid, len(numbers) + 1)
+        passages[pid] = passage
+        if span not in spans.setdefault(pid, []):
+            spans[pid].append(span)
+        supports.setdefault(pid, []).append(i)
+        parts.append(f"{sentence} [{n}]")
     citations = [
-        Citation(n, passages[pid], " … ".join(passages[pid].text[s:e] for s, e in sorted(spans[pid])), tuple(sorted(spans[pid])))
+        Citation(
+            n,
+            passages[pid],
+            " … ".join(passages[pid].text[s:e] for s, e in sorted(spans[pid])),
+            tuple(sorted(spans[pid])),
+            tuple(supports[pid]),
+        )
         for pid, n in numbers.items()
     ]
     return " ".join(parts), citations
+
+
+def says_abstain(text: str) -> bool:
+    """Whether a generated answer is (or opens with) "the briefs don't say"."""
+    head = text.strip()[:80]
+    return head.lower().startswith(ABSTAIN_TEXT.lower()[:-1]) or bool(_ABSTAIN_PHRASES.search(head))
+
+
+def split_claims(text: str) -> list[tuple[str, list[int]]]:
+    """A generated answer's sentences, each without markers, with the passage numbers it cites."""
+    claims: list[tuple[str, list[int]]] = []
+    for s, e in split_sentences(text.strip()):
+        sentence = text.strip()[s:e]
+        numbers = [int(n) for m in _MARKER_GROUP.finditer(sentence) for n in re.findall(r"\d+", m.group(1))]
+        bare = " ".join(_MARKER_GROUP.sub("", sentence).split())
+        if re.fullmatch(r"[\W\d]*", bare):  # a lone marker after the sentence break: it belongs to the last claim
+            if claims:
+                claims[-1][1].extend(numbers)
+            continue
+        claims.append((bare, numbers))
+    return claims
+
+
+@dataclass(frozen=True)
+class Support:
+    score: float  # (cosine to the best sentence + share of the claim's terms found in the passage) / 2
+    span: tuple[int, int]  # the passage's best-matching sentence
+
+
+@dataclass(frozen=True)
+class Verified:
+    text: str  # supported sentences, each followed by its (renumbered) marker
+    citations: list[Citation]
+    sentences: list[str]
+    dropped: list[str]
+
+
+class CitationVerifier:
+    """Checks each generated sentence against the passage(s) it cites, by terms and by meaning.
+
+    A sentence is supported by a passage when the mean of (cosine similarity to the passage's best
+    sentence, share of the sentence's content words found in the passage) reaches ``threshold``.
+    A sentence whose cited passages fail is re-cited to the numbered passage that supports it best,
+    or dropped when none does.
+    """
+
+    def __init__(self, encoder: Encoder, threshold: float = 0.6) -> None:
+        if not 0.0 < threshold <= 1.0:
+            raise ValueError(f"support threshold must be in (0, 1], got {threshold}")
+        self.encoder, self.threshold = encoder, threshold
+
+    def support(self, claim_vector: np.ndarray, claim_terms: set[str], passage: Passage, sentence_vectors: np.ndarray) -> Support:
+        sims = sentence_vectors @ claim_vector
+        best = int(np.argmax(sims))
+        coverage = len(claim_terms & set(tokenize(passage.text))) / len(claim_terms) if claim_terms else 0.0
+        return Support(float(sims[best] + coverage) / 2, passage.sentences[best])
+
+    def run(self, text: str, numbered: list[Passage], sentence_vectors: list[np.ndarray]) -> Verified:
+        """The answer rebuilt from its supported sentences, each with a verified marker."""
+        claims = split_claims(text)
+        if not claims:
+            return Verified("", [], [], [])
+        vectors = self.encoder.encode([c for c, _ in claims])
+        kept: list[tuple[str, Passage, tuple[int, int]]] = []
+        dropped: list[str] = []
+        for (claim, cited), vector in zip(claims, vectors, strict=True):
+            terms = set(tokenize(claim))
+            scores = {n: self.support(vector, terms, numbered[n - 1], sentence_vectors[n - 1]) for n in range(1, len(numbered) + 1)}
+            valid = [n for n in dict.fromkeys(cited) if n in scores]  # a marker pointing to no passage is removed
+            chosen = max(valid, key=lambda n: scores[n].score, default=None)
+            if chosen is None or scores[chosen].score < self.threshold:
+                chosen = max(scores, key=lambda n: scores[n].score, default=None)  # re-cite to the best supporting passage
+            if chosen is None or scores[chosen].score < self.threshold:
+                dropped.append(claim)
+                continue
+            kept.append((claim, numbered[chosen - 1], scores[chosen].span))
+        answer, citations = cite(kept)
+        return Verified(answer, citations, [c for c, _, _ in kept], dropped)
 
 
 def markers(text: str) -> list[int]:

@@ -34,6 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     with_index = argparse.ArgumentParser(add_help=False)  # the --index option, shared by the commands that read an index
     with_index.add_argument("--index", type=Path, help="index folder (default: index/)")
+    with_engine = argparse.ArgumentParser(add_help=False)  # --engine, shared by the commands that answer
+    with_engine.add_argument(
+        "--engine", choices=["extractive", "llm"], help="extractive (instant quotes) or llm (written answer) (default: the engine setting)"
+    )
 
     s = sub.add_parser(
         "index",
@@ -46,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser(
         "ask",
-        parents=[with_index],
+        parents=[with_index, with_engine],
         help="answer one question (or a JSONL file of them)",
         description="Answer a question from the briefs with cited passages.",
     )
@@ -57,13 +61,16 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser(
         "chat",
-        parents=[with_index],
+        parents=[with_index, with_engine],
         help="a conversation in the terminal",
         description="Ask questions one after another; an empty line or Ctrl-D ends.",
     )
 
     s = sub.add_parser(
-        "serve", parents=[with_index], help="start the chat page (http://127.0.0.1:7860)", description="Serve the Gradio chat page."
+        "serve",
+        parents=[with_index, with_engine],
+        help="start the chat page (http://127.0.0.1:7860)",
+        description="Serve the Gradio chat page.",
     )
     s.add_argument("--host", help="address to bind (default 127.0.0.1)")
     s.add_argument("--port", type=int, help="port (default 7860)")
@@ -91,14 +98,13 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser(
         "eval",
-        parents=[with_index],
+        parents=[with_index, with_engine],
         help="run a QA dataset and write metrics, traces and plots",
         description="Run a QA dataset through the same pipeline a user gets; write results.jsonl, metrics.json, report.md and plots.",
     )
     s.add_argument("--dataset", type=Path, help="JSONL dataset (default: the eval_dataset setting, eval/briefs_qa.jsonl)")
     s.add_argument("--out", type=Path, help="output folder (default: eval/runs/<time>-<config>)")
     s.add_argument("--retriever", choices=["dense", "bm25", "hybrid"], help="retriever to evaluate (default: the configured one)")
-    s.add_argument("--engine", choices=["extractive"], help="answer engine (default: the configured one)")
     s.add_argument("-k", type=int, default=10, help="passages retrieved per question (default 10)")
     s.add_argument("--baseline", choices=["naive"], help="evaluate the tutorial recipe instead: 1000/200-char chunks, dense, top 4")
     s.add_argument(
@@ -120,6 +126,7 @@ def _settings(args: argparse.Namespace) -> Any:
         index_dir=getattr(args, "index", None),
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
+        engine=getattr(args, "engine", None),
     )
 
 
@@ -174,9 +181,35 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.jsonl is not None:
         return _ask_jsonl(args, settings)
     clean_question(args.question, settings.max_question_chars)  # reject bad input before loading models
-    answer = _pipeline(settings).ask(args.question, k=args.k)
-    print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=None) if args.json else format_answer(answer))
+    pipeline = _pipeline(settings)
+    if args.json:
+        print(json.dumps(pipeline.ask(args.question, k=args.k).to_dict(), ensure_ascii=False, indent=None))
+    else:
+        print(format_answer(stream_answer(pipeline, args.question, k=args.k)))
     return 0
+
+
+def stream_answer(pipeline: Any, question: str, history: list[tuple[str, str]] | None = None, k: int | None = None) -> Any:
+    """Show the answer as it is written (on stderr when stdout is not a terminal), and return the final one."""
+    from ragbot.citations import Answer
+
+    out = sys.stdout if sys.stdout.isatty() else sys.stderr
+    final, writing = None, False
+    for event in pipeline.stream(question, k=k, history=history):
+        if isinstance(event, Answer):
+            final = event
+            if event.standalone and not writing:
+                print(f"(as a standalone question: {event.standalone})", file=out, flush=True)
+            continue
+        if not writing:
+            print("writing: ", end="", file=out, flush=True)
+            writing = True
+        print(event, end="", file=out, flush=True)
+    if writing:
+        print("\n", file=out, flush=True)
+    if final is not None and final.notice:
+        print(f"ragbot: {final.notice}", file=sys.stderr, flush=True)
+    return final
 
 
 def _ask_jsonl(args: argparse.Namespace, settings: Any) -> int:
@@ -207,6 +240,8 @@ def _ask_jsonl(args: argparse.Namespace, settings: Any) -> int:
 def format_answer(answer: Any, width: int = 100) -> str:
     """Plain-text rendering: the answer, then each cited passage with its supporting words."""
     lines = [textwrap.fill(answer.text, width)]
+    if answer.dropped:
+        lines.append(f"({len(answer.dropped)} written sentence(s) removed: no cited passage supports them)")
     if answer.abstained:
         lines.append("\nClosest passages:")
         for hit in answer.retrieved[:3]:
@@ -225,6 +260,7 @@ def format_answer(answer: Any, width: int = 100) -> str:
 def cmd_chat(args: argparse.Namespace) -> int:
     pipeline = _pipeline(_settings(args))
     interactive = sys.stdin.isatty()
+    history: list[tuple[str, str]] = []  # earlier turns, so a follow-up can be rewritten into a standalone question
     if interactive:
         print("Ask about the briefs. An empty line or Ctrl-D ends.\n")
     while True:
@@ -237,7 +273,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 break
             continue
         try:
-            print(format_answer(pipeline.ask(question)) + "\n", flush=True)
+            answer = stream_answer(pipeline, question, history)
+            print(format_answer(answer) + "\n", flush=True)
+            history.append((answer.standalone or answer.question, answer.text))
         except RagbotError as exc:
             print(f"ragbot: {exc}\n", file=sys.stderr, flush=True)
     return 0
@@ -300,7 +338,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(compare(*args.compare))
         return 0
     check_k(args.k, "-k")
-    settings = _settings(args).model_copy(update={k: v for k, v in (("retriever", args.retriever), ("engine", args.engine)) if v})
+    settings = _settings(args).model_copy(update={k: v for k, v in (("retriever", args.retriever),) if v})
     dataset_path = args.dataset or settings.eval_dataset
     dataset = load_dataset(dataset_path, settings.corpus_dir)
     for error in dataset.errors:

@@ -46,11 +46,23 @@ class Settings(BaseModel):
     bm25_k1: float = Field(1.2, gt=0.0)
     bm25_b: float = Field(0.75, ge=0.0, le=1.0)
 
-    engine: Literal["extractive"] = "extractive"
+    engine: Literal["extractive", "llm"] = "extractive"
     answer_passages: int = Field(5, ge=1, le=20, description="top passages the answer may cite")
     max_answer_sentences: int = Field(3, ge=1, le=10)
     # bench/calibrate_abstention.py on eval/briefs_qa.jsonl: 2 of 85 answerable abstain, 2 of 9 unanswerable do
     abstain_threshold: float = Field(0.91, ge=-1.0, le=5.0, description="best sentence score below this abstains")
+
+    # The LLM engine: a bundled GGUF model served on loopback by llama.cpp, or any OpenAI-compatible server.
+    llm_model: str = Field("qwen2.5-1.5b", description="bundled model name or .gguf path; with llm_base_url, the server's model name")
+    llm_base_url: str = Field("", description="an OpenAI-compatible server (…/v1); empty serves llm_model locally")
+    llm_api_key_env: str = Field("RAGBOT_LLM_API_KEY", description="the environment variable holding the server's API key")
+    llm_context_tokens: int = Field(320, ge=50, le=3000, description="evidence sentences put in the prompt, in tiktoken tokens")
+    llm_max_tokens: int = Field(160, ge=16, le=2000, description="longest written answer, in tokens")
+    llm_threads: int = Field(2, ge=1, le=64)
+    llm_timeout: float = Field(180.0, gt=0, description="seconds to wait for the LLM before falling back to the extractive answer")
+    support_threshold: float = Field(0.6, gt=0.0, le=1.0, description="a generated sentence needs this support from a passage it cites")
+    rewrite_followups: bool = True
+    model_cache_dir: Path = Path("~/.cache/ragbot/models")  # where bundled LLM parts are joined, once
 
     max_question_chars: int = Field(1000, ge=10)
     max_upload_mb: int = Field(10, ge=1, le=500, description="largest brief that can be added through the page")

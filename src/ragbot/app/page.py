@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import html
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ragbot.app.render import HIT_ID, SOURCES_PLACEHOLDER, VIEWER_PLACEHOLDER, link_markers, render_document, render_sources
 from ragbot.chain import Pipeline
+from ragbot.citations import Answer
 from ragbot.corpus import add_document, decode, remove_document
 from ragbot.errors import RagbotError
 from ragbot.evaluation import evaluate as evaluate_dataset
@@ -34,13 +37,26 @@ class LivePipeline:
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
         self.lock = threading.Lock()
+        self._by_engine: dict[str, Pipeline] = {pipeline.settings.engine: pipeline}
 
     def change_library(self, change: Any) -> Pipeline:
         """Apply a change to the corpus folder, then re-index (only what changed) and swap pipelines."""
         with self.lock:
             change(self.pipeline.settings.corpus_dir)
             self.pipeline = Pipeline.build(self.pipeline.settings, self.pipeline.encoder, log=lambda _m: None)
+            self._by_engine = {self.pipeline.settings.engine: self.pipeline}
             return self.pipeline
+
+    def with_engine(self, engine: str | None) -> Pipeline:
+        """The served pipeline, answering with another engine when a session chose one (same index and encoder)."""
+        with self.lock:
+            base = self.pipeline
+            if not engine or engine == base.settings.engine:
+                return base
+            if engine not in self._by_engine:
+                settings = base.settings.model_copy(update={"engine": engine})
+                self._by_engine[engine] = Pipeline(settings, base.index, base.encoder)
+            return self._by_engine[engine]
 
 
 def document_rows(pipeline: Pipeline) -> list[list[Any]]:
@@ -54,6 +70,21 @@ def brief_choices(pipeline: Pipeline) -> list[tuple[str, str]]:
     return [(f"{d.get('title') or doc_id} ({d.get('date') or '?'})", doc_id) for doc_id, d in pipeline.index.documents.items()]
 
 
+def chat_turn(answer: Answer, written: str = "", pending: bool = False) -> list[dict[str, Any]]:
+    """The user's message and the answer as chat messages; while a written answer is pending, the preview and its text so far."""
+    lines = []
+    if answer.standalone:
+        lines.append(f"*Understood as: {html.escape(answer.standalone)}*\n")
+    lines.append(link_markers(answer.text))
+    if pending:
+        lines.append(f"\n✍️ *Writing an answer…* {html.escape(written)}")
+    if answer.dropped:
+        lines.append(f"\n*{len(answer.dropped)} written sentence(s) removed: no cited passage supports them.*")
+    if answer.notice:
+        lines.append(f"\n⚠️ {html.escape(answer.notice)}")
+    return [{"role": "user", "content": answer.question}, {"role": "assistant", "content": "\n".join(x for x in lines if x)}]
+
+
 def example_questions(pipeline: Pipeline) -> list[str]:
     if pipeline.settings.example_questions:
         return list(pipeline.settings.example_questions)
@@ -65,26 +96,45 @@ def build_app(pipeline: Pipeline, store: Store) -> Any:
 
     live = LivePipeline(pipeline)
 
-    def respond(question: str, history: list[dict[str, Any]], top_k: int, briefs: list[str]) -> tuple[Any, ...]:
-        current = live.pipeline
+    def respond(
+        question: str, history: list[dict[str, Any]], turns: list[tuple[str, str]], top_k: int, briefs: list[str], engine: str
+    ) -> Iterator[tuple[Any, ...]]:
+        """Stream the answer: the extractive answer at once, then (LLM engine) the written one, then verified citations."""
+        current = live.with_engine(engine)
         documents = current.index.documents
         history = list(history or [])
         no_sources = gr.Radio(choices=[], value=None)
         if not briefs:
             message = "⚠️ Choose at least one brief to search in Settings."
-            return [*history, {"role": "assistant", "content": message}], SOURCES_PLACEHOLDER, question, None, no_sources, ""
+            yield [*history, {"role": "assistant", "content": message}], SOURCES_PLACEHOLDER, question, None, no_sources, "", turns
+            return
+        docs = None if set(briefs) >= set(documents) else set(briefs)
+        answer: Answer | None = None
+        written = ""
         try:
-            answer = current.ask(question, k=int(top_k), docs=None if set(briefs) >= set(documents) else set(briefs))
+            for event in current.stream(question, k=int(top_k), docs=docs, history=turns):
+                if isinstance(event, Answer):
+                    answer, written = event, ""
+                else:
+                    written += event
+                if answer is not None:
+                    pending = current.engine.name == "llm" and answer.engine != "llm" and not answer.notice
+                    shown = [*history, *chat_turn(answer, written, pending)]
+                    yield shown, render_sources(answer, documents), "", None, no_sources, "", turns
         except RagbotError as exc:
-            return [*history, {"role": "assistant", "content": f"⚠️ {exc}"}], SOURCES_PLACEHOLDER, question, None, no_sources, ""
-        history += [{"role": "user", "content": answer.question}, {"role": "assistant", "content": link_markers(answer.text)}]
+            yield [*history, {"role": "assistant", "content": f"⚠️ {exc}"}], SOURCES_PLACEHOLDER, question, None, no_sources, "", turns
+            return
+        if answer is None:
+            return
+        history += chat_turn(answer)
+        turns = [*(turns or []), (answer.standalone or answer.question, answer.text)][-6:]
         last = {
             "question": answer.question,
             "answer": answer.text,
             "abstained": answer.abstained,
             "citations": [{k: v for k, v in c.to_dict().items() if k != "text"} for c in answer.citations],
             "settings": {
-                "engine": current.settings.engine,
+                "engine": answer.engine,
                 "top_k": int(top_k),
                 "briefs": sorted(briefs),
                 "retriever": current.settings.retriever,
@@ -93,7 +143,7 @@ def build_app(pipeline: Pipeline, store: Store) -> Any:
         sources = [(f"[{c.n}] {c.passage.title}", c.passage.passage_id) for c in answer.citations]
         if answer.abstained:
             sources = [(f"closest: {h.passage.title}", h.passage.passage_id) for h in answer.retrieved[:3]]
-        return history, render_sources(answer, documents), "", last, gr.Radio(choices=sources, value=None), ""
+        yield history, render_sources(answer, documents), "", last, gr.Radio(choices=sources, value=None), "", turns
 
     def open_source(passage_id: str | None) -> str:
         current = live.pipeline
@@ -174,6 +224,7 @@ def build_app(pipeline: Pipeline, store: Store) -> Any:
 
     with gr.Blocks(title="ragbot") as app:
         last_answer = gr.State(None)
+        turns = gr.State([])  # (standalone question, answer) pairs, for rewriting follow-ups
         gr.Markdown("## ragbot\nAsk about the briefs in the library. Every answer sentence cites the passage it comes from.")
         with gr.Tabs():
             with gr.Tab("Chat"), gr.Row():
@@ -198,7 +249,12 @@ def build_app(pipeline: Pipeline, store: Store) -> Any:
                     with gr.Accordion("Settings", open=False):
                         top_k = gr.Slider(3, 20, value=pipeline.settings.top_k, step=1, label="Passages to retrieve")
                         briefs = gr.CheckboxGroup(brief_choices(pipeline), value=list(pipeline.index.documents), label="Briefs to search")
-                        gr.Dropdown([pipeline.settings.engine], value=pipeline.settings.engine, label="Answer engine", interactive=False)
+                        engine = gr.Dropdown(
+                            [("extractive: instant quotes", "extractive"), ("llm: a written answer (slower)", "llm")],
+                            value=pipeline.settings.engine,
+                            label="Answer engine",
+                            elem_id="rb-engine",
+                        )
                 with gr.Column(scale=2):
                     gr.Markdown("### Sources")
                     sources = gr.HTML(SOURCES_PLACEHOLDER)
@@ -240,11 +296,12 @@ def build_app(pipeline: Pipeline, store: Store) -> Any:
                     latency_plot = gr.Image(label="Latency", type="filepath")
                 eval_files = gr.File(label="Download the report", file_count="multiple", elem_id="rb-eval-files")
 
-        outputs = [chat, sources, question, last_answer, source_pick, feedback_status]
-        ask.click(respond, [question, chat, top_k, briefs], outputs, api_name="ask")
-        question.submit(respond, [question, chat, top_k, briefs], outputs, api_name=False)
+        outputs = [chat, sources, question, last_answer, source_pick, feedback_status, turns]
+        inputs = [question, chat, turns, top_k, briefs, engine]
+        ask.click(respond, inputs, outputs, api_name="ask")
+        question.submit(respond, inputs, outputs, api_name=False)
         clear.click(
-            lambda: ([], SOURCES_PLACEHOLDER, "", None, gr.Radio(choices=[], value=None), "", VIEWER_PLACEHOLDER),
+            lambda: ([], SOURCES_PLACEHOLDER, "", None, gr.Radio(choices=[], value=None), "", [], VIEWER_PLACEHOLDER),
             None,
             [*outputs, viewer],
             api_name=False,

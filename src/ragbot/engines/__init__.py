@@ -1,11 +1,21 @@
-"""Answer engines: each turns a Retrieval into a cited Answer through one call, ``run``."""
+"""Answer engines: each turns a Retrieval into a cited Answer through one call, ``run``.
+
+``stream`` yields the same Answer in steps: text pieces (``str``) as they are written and
+Answers (a preview, then the final one, which comes last).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Protocol
 
 from ragbot.citations import Answer
+from ragbot.index import Index
+from ragbot.models import Encoder
 from ragbot.retrieval import Retrieval
+from ragbot.settings import Settings
+
+ENGINES = ("extractive", "llm")
 
 
 class AnswerEngine(Protocol):
@@ -13,11 +23,17 @@ class AnswerEngine(Protocol):
 
     def run(self, retrieval: Retrieval) -> Answer: ...
 
+    def stream(self, retrieval: Retrieval) -> Iterator[str | Answer]: ...
 
-def create_engine(name: str, **kwargs: object) -> AnswerEngine:
-    """The engine called ``name``; unknown names raise ValueError."""
+
+def create_engine(name: str, settings: Settings, index: Index, encoder: Encoder) -> AnswerEngine:
+    """The engine called ``name``, configured by the settings; unknown names raise ValueError."""
     if name == "extractive":
         from ragbot.engines.extractive import ExtractiveEngine
 
-        return ExtractiveEngine(**kwargs)  # type: ignore[arg-type]
-    raise ValueError(f"unknown answer engine {name!r}; choose from: extractive")
+        return ExtractiveEngine(index, settings.answer_passages, settings.max_answer_sentences, settings.abstain_threshold)
+    if name == "llm":
+        from ragbot.engines.llm import LLMEngine
+
+        return LLMEngine(index, encoder, settings)
+    raise ValueError(f"unknown answer engine {name!r}; choose from: {', '.join(ENGINES)}")

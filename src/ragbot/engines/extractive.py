@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,8 +91,13 @@ class ExtractiveEngine:
                 continue
             seen.add(text)
             picked.append(s)
-        text, citations = compose([(self.index.passages[s.passage_row], s.span) for s in picked])
-        return Answer(retrieval.question, text, False, citations, retrieval.hits)
+        chosen = [(self.index.passages[s.passage_row], s.span) for s in picked]
+        text, citations = compose(chosen)
+        sentences = [p.text[slice(*span)].strip() for p, span in chosen]
+        return Answer(retrieval.question, text, False, citations, retrieval.hits, sentences=sentences)
+
+    def stream(self, retrieval: Retrieval) -> Iterator[str | Answer]:
+        yield self.run(retrieval)
 
     def _vector(self, s: ScoredSentence) -> np.ndarray:
         return self.index.sentences_of(s.passage_row)[s.sentence]

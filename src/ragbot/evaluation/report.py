@@ -15,7 +15,8 @@ from ragbot.evaluation.runner import read_results
 METRICS_FILE, REPORT_FILE = "metrics.json", "report.md"
 RETRIEVAL = ("hit@1", "hit@3", "hit@5", "hit@10", "mrr", "ndcg@10", "evidence_coverage")
 ANSWER = ("key_fact_recall", "token_f1", "citation_support", "citation_precision")
-TABLE_METRICS = (*RETRIEVAL, *ANSWER, "abstention", "false_abstention", "latency_p50_ms", "latency_p95_ms")
+LATENCY = ("latency_p50_ms", "latency_p95_ms", "first_token_p50_ms", "first_token_p95_ms")
+TABLE_METRICS = (*RETRIEVAL, *ANSWER, "abstention", "false_abstention", *LATENCY)
 
 
 def aggregate(records: list[dict[str, Any]]) -> dict[str, float | int]:
@@ -32,9 +33,10 @@ def aggregate(records: list[dict[str, Any]]) -> dict[str, float | int]:
         out["abstention"] = mean(float(s["abstained"]) for s in unanswerable)
     if answerable:
         out["false_abstention"] = mean(float(s["abstained"]) for s in answerable)
-    latencies = [r["scores"]["latency_ms"] for r in ok if r["scores"].get("latency_ms") is not None]
-    if latencies:
-        out["latency_p50_ms"], out["latency_p95_ms"] = percentile(latencies, 0.5), percentile(latencies, 0.95)
+    for key, prefix in (("latency_ms", "latency"), ("first_token_ms", "first_token")):
+        values = [r["scores"][key] for r in ok if r["scores"].get(key) is not None]
+        if values:  # first-token times exist only for written (LLM) answers
+            out[f"{prefix}_p50_ms"], out[f"{prefix}_p95_ms"] = percentile(values, 0.5), percentile(values, 0.95)
     return out
 
 

@@ -22,7 +22,11 @@ def _span(passage: Any) -> m.Span:
 
 def score(item: EvalItem, answer: Answer) -> dict[str, Any]:
     """Per-question scores; retrieval and answer scores only for answerable questions."""
-    scores: dict[str, Any] = {"abstained": answer.abstained, "latency_ms": answer.timings_ms.get("total")}
+    scores: dict[str, Any] = {
+        "abstained": answer.abstained,
+        "latency_ms": answer.timings_ms.get("total"),
+        "first_token_ms": answer.timings_ms.get("first_token"),
+    }
     if not item.answerable:
         return scores
     ranked = [_span(h.passage) for h in answer.retrieved]
