@@ -39,6 +39,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, embedder):
     settings = Settings(corpus_dir=corpus, index_dir=root / "index", data_dir=root / "data")
     build_index(settings, embedder, progress=False, log=lambda _m: None)
     env = {"RAGBOT_CORPUS_DIR": str(corpus), "RAGBOT_INDEX_DIR": str(root / "index"), "RAGBOT_DATA_DIR": str(root / "data")}
+    env |= {"RAGBOT_LLM_MODEL": "smollm2-135m", "RAGBOT_LLM_MAX_TOKENS": "60"}  # the small model, for the LLM plumbing
     with running_server(env) as url:
         yield url, env, root
 
@@ -75,6 +76,31 @@ def test_ask_and_see_a_cited_answer(page):
     assert "[1] ASEAN-ROK Security Cooperation in a Dual Contingency" in card.inner_text()
     assert page.locator("[data-testid='bot'] a[href='#rb-source-1']").count() >= 1 and card.get_attribute("id") == "rb-source-1"
     assert "About 90 per cent" in card.locator("mark").first.inner_text()
+
+
+def test_the_llm_answer_streams_after_the_quotes_and_a_follow_up_is_rewritten(page):
+    page.locator(".label-wrap", has_text="Settings").click()
+    page.get_by_label("Answer engine").click()
+    page.get_by_role("option", name="llm: a written answer (slower)").click()
+    page.get_by_label("Question").fill("What share of South Korea's energy supplies passes through the Malacca Strait?")
+    page.get_by_role("button", name="Ask", exact=True).click()
+    bot = page.locator("[data-testid='bot']").last
+    bot.get_by_text("Writing an answer").wait_for(timeout=60_000)  # the quotes are shown while the model writes
+    assert "90 per cent" in bot.inner_text() and page.locator(".rb-card").count() >= 1
+    page.wait_for_function(
+        "() => { const b = [...document.querySelectorAll(\"[data-testid='bot']\")].pop(); return b && !b.innerText.includes('Writing'); }",
+        timeout=180_000,
+    )
+    final = page.locator("[data-testid='bot']").last.inner_text()
+    assert "[1]" in final, final
+    page.get_by_label("Question").fill("and which sea routes are those?")
+    page.get_by_role("button", name="Ask", exact=True).click()
+    page.get_by_text("Understood as:").wait_for(timeout=180_000)
+    page.wait_for_function(
+        "() => { const b = [...document.querySelectorAll(\"[data-testid='bot']\")].pop(); return b && !b.innerText.includes('Writing'); }",
+        timeout=180_000,
+    )
+    assert "[1]" in page.locator("[data-testid='bot']").last.inner_text()
 
 
 def test_a_citation_opens_the_brief_at_the_highlighted_passage(page):

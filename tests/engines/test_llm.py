@@ -159,6 +159,6 @@ def test_follow_ups_are_rewritten_by_rule_without_an_llm(pipeline: Pipeline) -> 
 def test_follow_ups_are_rewritten_by_the_llm_when_there_is_one(llm_pipeline: Pipeline) -> None:
     history = [("What did Korea announce at the 2019 Busan summit?", "It announced new funding [1].")]
     rewritten = rewrite_with_model(llm_pipeline.engine.model, "and what about Japan?", history)
-    assert rewritten and rewritten != "and what about Japan?"
+    assert rewritten is None or (rewritten.endswith("?") and rewritten != "and what about Japan?"), "one question, or None"
     answer = llm_pipeline.ask("and what about Japan?", history=history)
-    assert answer.standalone and answer.standalone != "and what about Japan?"
+    assert answer.standalone == rewritten or answer.standalone == rewrite_by_rule("and what about Japan?", history)

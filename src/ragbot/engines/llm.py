@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import re
 import secrets
 import threading
 import time
@@ -234,4 +235,7 @@ def rewrite_with_model(model: Any, question: str, history: list[tuple[str, str]]
         log.warning("follow-up rewriting failed (%s); using the rule", " ".join(str(exc).split())[:200])
         return None
     text = " ".join(str(reply.content).split()).strip('"“” ')
-    return text if 3 <= len(text) <= 400 else None
+    # A usable rewrite is one question: small models sometimes answer instead, or cite passages.
+    if not 3 <= len(text) <= 400 or not text.endswith("?") or text.count("?") > 1 or re.search(r"\[\d+\]", text):
+        return None
+    return text
