@@ -123,8 +123,14 @@ def load_quiz(path: Path, fingerprint: str | None = None) -> Quiz:
         quiz = _parse(data)
     except (KeyError, TypeError, ValueError) as exc:
         raise RagbotError(f"{path} is not a valid quiz file ({exc})") from None
-    if fingerprint is not None and quiz.corpus_fingerprint != fingerprint:
-        raise RagbotError(
-            f"{path} was made from another corpus (fingerprint {quiz.corpus_fingerprint}, this index {fingerprint}); generate a new quiz"
-        )
+    if fingerprint is not None:
+        check_corpus(quiz, fingerprint, str(path))
     return quiz
+
+
+def check_corpus(quiz: Quiz, fingerprint: str, name: str) -> None:
+    """A quiz from another corpus may ask about briefs that are gone or changed: one clear error."""
+    if quiz.corpus_fingerprint != fingerprint:
+        raise RagbotError(
+            f"{name} was made from another corpus (fingerprint {quiz.corpus_fingerprint}, this index {fingerprint}); generate a new quiz"
+        )
