@@ -40,7 +40,7 @@ def test_each_question_is_graded_once_and_the_attempt_saved_after_every_answer(t
     assert session.next() is None and session.done
     [saved] = store.attempts()
     assert saved.finished and [a["response"] for a in saved.answers] == ["1989", "True", ""]
-    assert [row[4] for row in session.review()] == ["correct", "wrong", "no answer"]
+    assert [row[1] for row in session.review()] == ["correct", "wrong", "no answer"]
     with pytest.raises(RagbotError, match="quiz is over"):
         session.submit("x", store, None)
 

@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from ragbot.app.quiz_tab import build_quiz_tab
 from ragbot.app.render import HIT_ID, SOURCES_PLACEHOLDER, VIEWER_PLACEHOLDER, link_markers, render_document, render_sources
 from ragbot.chain import Pipeline
 from ragbot.corpus import add_document, decode, remove_document
@@ -239,6 +240,8 @@ def build_app(pipeline: Pipeline, store: Store) -> Any:
                     rank_plot = gr.Image(label="Rank of the first relevant passage", type="filepath")
                     latency_plot = gr.Image(label="Latency", type="filepath")
                 eval_files = gr.File(label="Download the report", file_count="multiple", elem_id="rb-eval-files")
+            with gr.Tab("Quiz") as quiz_tab:
+                build_quiz_tab(quiz_tab, lambda: live.pipeline, store)
 
         outputs = [chat, sources, question, last_answer, source_pick, feedback_status]
         ask.click(respond, [question, chat, top_k, briefs], outputs, api_name="ask")

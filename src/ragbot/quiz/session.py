@@ -17,6 +17,7 @@ from ragbot.store import Attempt, Store, clean_name
 
 MAX_RESPONSE_CHARS = 500
 TYPE_NAMES = {"mcq": "multiple choice", "short": "short answer", "truefalse": "true or false"}
+MARKS = {"correct": "✓", "partly correct": "½", "wrong": "✗", "no answer": "–", "not reached": " "}
 _TRUE, _FALSE = {"true", "t", "yes", "y"}, {"false", "f", "no", "n"}
 _QUOTED = re.compile(r"“(.+)” \(")  # the source sentence in a generated explanation: “sentence” (title, section)
 
@@ -120,10 +121,10 @@ class Session:
         return self.question
 
     def review(self) -> list[list[Any]]:
-        """One row per question: number, question, the trainee's answer, the key, verdict, credit."""
+        """One row per question: number, verdict, credit, the trainee's answer, the key, the question."""
         rows: list[list[Any]] = []
         for i, q in enumerate(self.quiz.questions):
             a = self.attempt.answers[i] if i < len(self.attempt.answers) else None
-            rows.append([i + 1, q.question, (a["response"] or "—") if a else "—", q.answer, a["verdict"] if a else "not reached",
-                         a["credit"] if a else 0.0])  # fmt: skip
+            verdict = a["verdict"] if a else "not reached"
+            rows.append([i + 1, verdict, a["credit"] if a else 0.0, (a["response"] or "—") if a else "—", q.answer, q.question])
         return rows

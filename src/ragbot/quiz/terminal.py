@@ -14,7 +14,6 @@ from typing import Any
 from ragbot.errors import RagbotError
 
 WIDTH = 100
-MARKS = {"correct": "✓", "partly correct": "½", "wrong": "✗", "no answer": "–"}
 _HINT: dict[str, Callable[[Any], str]] = {
     "mcq": lambda q: f"a letter A–{chr(ord('A') + len(q.options) - 1)} or the option's text",
     "truefalse": lambda q: "true or false (t/f, yes/no)",
@@ -73,6 +72,8 @@ def _show(n: int, total: int, q: Any) -> None:
 
 
 def _feedback(q: Any, result: Any, response: str) -> None:
+    from ragbot.quiz.session import MARKS
+
     print(f"\n  {MARKS[result.verdict]} {result.verdict.capitalize()}" + (f" (your answer: {response})." if response else "."))
     print(_wrap(result.explanation, "  "))
     print(f"  Source passage ({q.source.title} — {q.source.doc_id}):")
@@ -80,14 +81,14 @@ def _feedback(q: Any, result: Any, response: str) -> None:
 
 
 def _review(session: Any) -> None:
-    from ragbot.quiz.session import score_line
+    from ragbot.quiz.session import MARKS, score_line
 
     attempt = session.attempt
     print(f"\nScore: {score_line(attempt.score, attempt.max_score)}")
     print("\nReview:")
-    for n, question, response, key, verdict, _credit in session.review():
+    for n, verdict, _credit, response, key, question in session.review():
         key_part = "" if verdict == "correct" else f" — answer: {key}"
-        print(f"  {n:>2}. {MARKS.get(verdict, ' ')} {verdict:<15} your answer: {response}{key_part}")
+        print(f"  {n:>2}. {MARKS[verdict]} {verdict:<15} your answer: {response}{key_part}")
         print(_wrap(textwrap.shorten(question, 180, placeholder=" …"), "       "))
 
 
