@@ -87,7 +87,7 @@ def _review(session: Any) -> None:
     print(f"\nScore: {score_line(attempt.score, attempt.max_score)}")
     print("\nReview:")
     for n, verdict, _credit, response, key, question in session.review():
-        key_part = "" if verdict == "correct" else f" — answer: {key}"
+        key_part = "" if verdict == "correct" else f"; the answer: {key}"
         print(f"  {n:>2}. {MARKS[verdict]} {verdict:<15} your answer: {response}{key_part}")
         print(_wrap(textwrap.shorten(question, 180, placeholder=" …"), "       "))
 
