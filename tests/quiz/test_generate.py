@@ -5,8 +5,9 @@ from collections import Counter
 
 import pytest
 
+from ragbot.chunking import Passage
 from ragbot.errors import RagbotError
-from ragbot.quiz.generate import _COUNTRIES, generate, validate
+from ragbot.quiz.generate import _COUNTRIES, _same, find_facts, generate, validate
 
 ORGANISATION = re.compile(r"\([A-Z][A-Za-z+-]{1,10}\)$")
 
@@ -36,16 +37,19 @@ def test_spread_over_briefs_and_never_the_same_fact_twice(generated):
     assert len({q.explanation for q in questions}) == len(questions)
 
 
-def test_distractors_are_of_the_answers_kind_and_never_correct(generated):
+def test_distractors_are_of_the_answers_kind_and_never_correct(generated, pipeline):
+    kind_of = {f.value: f.kind for f in find_facts(pipeline.index.passages)}
     for q in (q for q in generated.quiz.questions if q.type == "mcq"):
         assert len(q.options) == 4 and q.answer in q.options and len(set(q.options)) == 4
         wrong = [o for o in q.options if o != q.answer]
-        assert all(o.lower() not in q.source.text.lower() for o in wrong)
+        assert all(o.lower() not in q.source.text.lower() and not _same(o, q.answer) for o in wrong)
+        if q.kind in ("organisation", "policy"):  # a policy is never offered among organisations, nor the reverse
+            assert {kind_of[o] for o in q.options} == {q.kind}
         if q.kind == "year":
             assert all(re.fullmatch(r"(19|20)\d\d", o) for o in q.options)
         elif q.kind == "country":
             assert all(o in _COUNTRIES for o in q.options)
-        elif q.kind == "organisation":
+        elif q.kind in ("organisation", "policy", "name"):
             assert all(ORGANISATION.search(o) for o in q.options)
         elif q.kind == "number":
             assert all(re.search(r"\d", o) for o in q.options)
@@ -94,3 +98,23 @@ def test_cli_writes_a_quiz_file(tmp_path, index, settings):
     assert f"wrote {out}: 4 questions (2 mcq, 2 truefalse)" in proc.stderr
     quiz = load_quiz(out, corpus_fingerprint(index.documents))
     assert [q.type for q in quiz.questions].count("mcq") == 2
+
+
+def _passage(text: str) -> Passage:
+    return Passage("d.txt#1", "d.txt", "A brief", "Intro", 0, len(text), 40, text, ((0, len(text)),))
+
+
+def test_facts_skip_list_items_and_name_what_the_acronym_stands_for():
+    listed = "Countries like Laos, Myanmar, Cambodia and Vietnam have grown fast in the decade since the crisis."
+    assert [f.kind for f in find_facts([_passage(listed)])] == []
+    text = "In 2019 ASEAN and the Republic of Korea (ROK) signed a plan with the ASEAN Regional Forum (ARF) as its venue."
+    facts = {f.value: f for f in find_facts([_passage(text)])}
+    kinds = {"2019": "year", "Republic of Korea (ROK)": "name", "ASEAN Regional Forum (ARF)": "organisation"}
+    assert {v: f.kind for v, f in facts.items()} == kinds
+    for f in facts.values():
+        assert text[f.start : f.start + len(f.value)] == f.value
+    policy = "Seoul announced the New Southern Policy (NSP) in November 2017 to deepen its ties with the region."
+    assert {f.value: f.kind for f in find_facts([_passage(policy)])} == {"New Southern Policy (NSP)": "policy", "2017": "year"}
+    assert _same("Comprehensive Strategic Partnership (CSP)", "ASEAN-Korea Comprehensive Strategic Partnership (CSP)")
+    assert _same("Comprehensive Strategic Partnerships (CSPs)", "The Comprehensive Strategic Partnership (CSP)")
+    assert not _same("New Southern Policy (NSP)", "New Northern Policy (NNP)")

@@ -1,5 +1,5 @@
 """Quiz questions from the briefs without an LLM: a key fact of a sentence (a year, a number, a country,
-an organisation) becomes the answer; distractors are facts of the same kind found elsewhere in the corpus.
+a name with its acronym) becomes the answer; distractors are facts of the same kind found elsewhere in the corpus.
 Every question is validated before it is kept."""
 
 from __future__ import annotations
@@ -46,8 +46,17 @@ _FACTS = {
     "country": re.compile(r"\b(?:" + "|".join(sorted(_COUNTRIES, key=len, reverse=True)) + r")\b"),
     "organisation": re.compile(r"\b(?:[A-Z][A-Za-z'’-]+ )(?:(?:of|for|and|on|the|[A-Z][A-Za-z'’-]+) ){1,7}\((?:[A-Z][A-Za-z+-]{1,10})\)"),
 }
-# "organisation" is any name with an acronym, "Name (ACR)": bodies, but also policies and frameworks
-_KIND_WORD = {"year": "year", "number": "figure", "country": "country", "organisation": "name"}
+# A name with its acronym, "Name (ACR)", is an organisation, a policy or agreement, or (neither) a name, by its words;
+# its distractors are names of the same kind, so a policy is never offered among organisations.
+_ORGANISATION_WORDS = {"Academy", "Agency", "Association", "Bank", "Centre", "Center", "Committee", "Council", "Forum", "Group",
+                       "Groups", "Institute", "Meeting", "Ministry", "Nations", "School", "Secretariat", "Summit"}  # fmt: skip
+_POLICY_WORDS = {"Act", "Agreement", "Collaboration", "Declaration", "Framework", "Initiative", "Outlook", "Partnership",
+                 "Partnerships", "Plan", "Platform", "Policy", "Programme", "Strategy", "Treaty", "Vision"}  # fmt: skip
+_KIND_WORD = {"year": "year", "number": "figure", "country": "country", "organisation": "organisation", "policy": "policy or agreement",
+              "name": "name"}  # fmt: skip
+_POOLS = {"name": ("name", "organisation", "policy")}  # where distractors come from, when not the fact's own kind
+# Between two items of a list: "Laos, Myanmar, Cambodia and Vietnam" blanks none of them (any could fill the gap).
+_LIST_GAP = re.compile(r"\s*,\s*(?:(?:and|or)\s+)?(?:the\s+)?|\s+(?:and|or)\s+(?:the\s+)?")
 BLANK = "_____"
 
 
@@ -67,6 +76,25 @@ class Generated:
     dropped: int  # drafted questions that failed validation
 
 
+def _acronym_name(value: str, start: int) -> tuple[str, str, int] | None:
+    """(kind, name, start) for "Name (ACR)": the name starts at the first word with the acronym's initial
+    ("ASEAN and the Republic of Korea (ROK)" is "Republic of Korea (ROK)"); None if no word has it."""
+    name, acronym = value[: value.rindex(" (")], value[value.rindex(" (") + 2 : -1]
+    words = name.split(" ")
+    first = next((i for i, w in enumerate(words) if w[:1] == acronym[:1].upper()), None)
+    if first is None:
+        return None
+    trimmed = " ".join(words[first:])
+    kind = "organisation" if _ORGANISATION_WORDS & set(words[first:]) else "policy" if _POLICY_WORDS & set(words[first:]) else "name"
+    return kind, f"{trimmed} ({acronym})", start + len(name) - len(trimmed)
+
+
+def _in_a_list(sentence: str, start: int, end: int, others: list[re.Match[str]]) -> bool:
+    """Whether the value at start:end is one item of a list of its kind (only a comma, "and" or "or" between)."""
+    return any(_LIST_GAP.fullmatch(sentence[end : o.start()]) or _LIST_GAP.fullmatch(sentence[o.end() : start])
+               for o in others if (o.start(), o.end()) != (start, end))  # fmt: skip
+
+
 def find_facts(passages: list[Passage]) -> list[Fact]:
     facts = []
     for p in passages:
@@ -76,12 +104,19 @@ def find_facts(passages: list[Passage]) -> list[Fact]:
             if not 60 <= len(sentence) <= 320:
                 continue
             for kind, pattern in _FACTS.items():
-                for m in pattern.finditer(sentence):
+                matches = list(pattern.finditer(sentence))
+                for m in matches:
                     if kind == "number" and _FACTS["year"].fullmatch(m.group(0)):
                         continue
-                    if sentence.count(m.group(0)) > 1:
-                        continue  # blanking or changing one of two mentions would be ambiguous
-                    facts.append(Fact(kind, m.group(0), p, sentence, m.start()))
+                    if sentence.count(m.group(0)) > 1 or _in_a_list(sentence, m.start(), m.end(), matches):
+                        continue  # blanking or changing one of two mentions, or one item of a list, would be ambiguous
+                    fact_kind, value, start = kind, m.group(0), m.start()
+                    if kind == "organisation":
+                        named = _acronym_name(value, start)
+                        if named is None:
+                            continue
+                        fact_kind, value, start = named
+                    facts.append(Fact(fact_kind, value, p, sentence, start))
     return facts
 
 
@@ -93,9 +128,20 @@ def _year_distance(a: str, b: str) -> int:
     return abs(int(a) - int(b)) if a.isdigit() and b.isdigit() else 0
 
 
+def _acronym(value: str) -> str:
+    return value[value.rindex("(") + 1 : -1].lower().removesuffix("s") if value.endswith(")") and "(" in value else ""
+
+
+def _same(a: str, b: str) -> bool:
+    """Two values that could both be right: one inside the other ("CSP" and "ASEAN-Korea CSP") or one acronym."""
+    a, b = a.lower(), b.lower()
+    return a in b or b in a or (bool(_acronym(a)) and _acronym(a) == _acronym(b))
+
+
 def _distractors(fact: Fact, pool: dict[str, list[str]], rng: random.Random, n: int = 3) -> list[str]:
-    """Values of the same kind from elsewhere in the corpus, absent from the source passage."""
-    options = sorted({v for v in pool[fact.kind] if v.lower() != fact.value.lower() and v.lower() not in fact.passage.text.lower()})
+    """Values of the same kind from elsewhere in the corpus, absent from the source passage and never another form of the key."""
+    values = {v for kind in _POOLS.get(fact.kind, (fact.kind,)) for v in pool[kind]}
+    options = sorted(v for v in values if not _same(v, fact.value) and v.lower() not in fact.passage.text.lower())
     if fact.kind == "year":
         options = sorted(options, key=lambda v: (_year_distance(v, fact.value), v))[: n * 3]
     rng.shuffle(options)

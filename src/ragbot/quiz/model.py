@@ -32,7 +32,7 @@ class Question:
     explanation: str
     source: Source
     options: list[str] | None = None  # mcq only
-    kind: str = ""  # what the answer is: year, number, country, organisation, term
+    kind: str = ""  # what the answer is: year, number, country, organisation, policy, name
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
