@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from types import SimpleNamespace
 
 import pytest
 
 from ragbot.chunking import Passage
 from ragbot.errors import RagbotError
 from ragbot.quiz.generate import _COUNTRIES, _same, find_facts, generate, validate
+from ragbot.quiz.model import Question, Source
 
 ORGANISATION = re.compile(r"\([A-Z][A-Za-z+-]{1,10}\)$")
 
@@ -118,3 +120,30 @@ def test_facts_skip_list_items_and_name_what_the_acronym_stands_for():
     assert _same("Comprehensive Strategic Partnership (CSP)", "ASEAN-Korea Comprehensive Strategic Partnership (CSP)")
     assert _same("Comprehensive Strategic Partnerships (CSPs)", "The Comprehensive Strategic Partnership (CSP)")
     assert not _same("New Southern Policy (NSP)", "New Northern Policy (NNP)")
+
+
+SENTENCE = "The two sides first set up a sectoral dialogue partnership in 1989 after long talks."
+
+
+def _stub(source: Passage, other: Passage, first: Passage) -> SimpleNamespace:
+    """A pipeline whose retriever ranks `first` on top, over a corpus of two passages."""
+    hit = SimpleNamespace(hits=[SimpleNamespace(passage=first)])
+    return SimpleNamespace(index=SimpleNamespace(passages=[source, other]), retriever=SimpleNamespace(run=lambda q, k: hit))
+
+
+def test_validation_drops_a_distractor_said_elsewhere_where_the_key_stands_and_a_statement_that_finds_another_passage():
+    source = _passage(f"Background. {SENTENCE} More text.")
+    src = Source(source.passage_id, source.doc_id, source.title, source.text)
+    why = f"“{SENTENCE}” (A brief, Intro)"
+    blanked = SENTENCE.replace("1989", "_____")
+    mcq = Question("q", "mcq", f"In “A brief”, which year completes this statement? “{blanked}”", "1989", why, src,
+                   ["1989", "1991", "2004", "2010"], "year")  # fmt: skip
+    changed = Question("t", "truefalse", f"True or false? According to “A brief”: “{SENTENCE.replace('1989', '2004')}”", "False",
+                       f"False: the brief says 1989, not 2004. {why}", src, None, "year")  # fmt: skip
+    elsewhere = _passage("Another brief says ASEAN set up a sectoral dialogue partnership in 1991 with India.")
+    unrelated = _passage("Another brief says India became a full partner in 1996.")
+    assert validate(mcq, _stub(source, unrelated, source)) and validate(changed, _stub(source, unrelated, source))
+    assert not validate(mcq, _stub(source, elsewhere, source))  # "dialogue partnership in 1991": 1991 fits the blank too
+    assert validate(changed, _stub(source, elsewhere, source))  # the changed fact, 2004, is said nowhere
+    assert not validate(changed, _stub(source, _passage("A sectoral dialogue partnership in 2004 followed."), source))
+    assert not validate(mcq, _stub(source, unrelated, unrelated))  # the statement alone finds another passage first

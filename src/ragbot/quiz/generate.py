@@ -58,6 +58,11 @@ _POOLS = {"name": ("name", "organisation", "policy")}  # where distractors come 
 # Between two items of a list: "Laos, Myanmar, Cambodia and Vietnam" blanks none of them (any could fill the gap).
 _LIST_GAP = re.compile(r"\s*,\s*(?:(?:and|or)\s+)?(?:the\s+)?|\s+(?:and|or)\s+(?:the\s+)?")
 BLANK = "_____"
+CONTEXT_WORDS = 3  # words either side of the key that a distractor must not be found between
+_WORD = re.compile(r"[\w%+’'-]+")
+_QUOTED = re.compile(r"“(.+)” \(")  # the source sentence in an explanation: “sentence” (title, section)
+_ASKED = re.compile(r"“([^“]+)”$")  # the statement a question ends with
+_CHANGED = re.compile(r"False: the brief says (.+?), not (.+?)\. “")
 
 
 @dataclass(frozen=True)
@@ -176,17 +181,63 @@ def _draft(fact: Fact, qtype: str, pool: dict[str, list[str]], rng: random.Rando
                     f"False: the brief says {fact.value}, not {wrong[0]}. {explanation}", src, None, fact.kind)  # fmt: skip
 
 
-def validate(q: Question, pipeline: Pipeline) -> bool:
-    """The key is in its passage; the question retrieves that passage in the top 5; no distractor is in it."""
+def corpus_words(pipeline: Pipeline) -> str:
+    """Every passage as one line of lower-case words, to find a phrase anywhere in the corpus."""
+    return "\n".join(f" {' '.join(_words(p.text))} " for p in pipeline.index.passages)
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def _stated(value: str, left: str, right: str, corpus: str) -> bool:
+    """Whether the corpus says value next to the words that surround the key in its sentence."""
+    before, after = _words(left)[-CONTEXT_WORDS:], _words(right)[:CONTEXT_WORDS]
+    phrases = ([before + _words(value)] if len(before) >= 2 else []) + ([_words(value) + after] if len(after) >= 2 else [])
+    return any(f" {' '.join(words)} " in corpus for words in phrases)
+
+
+def _parts(q: Question) -> tuple[str, str, str, list[str], str] | None:
+    """(source sentence, text before and after the key, other values offered, the statement alone) of a generated question."""
+    quoted, asked = _QUOTED.search(q.explanation), _ASKED.search(q.question)
+    if quoted is None or asked is None:
+        return None
+    sentence, statement = quoted.group(1), asked.group(1)
+    if q.type != "truefalse":
+        if statement.count(BLANK) != 1:
+            return None
+        left, right = statement.split(BLANK)
+        return sentence, left, right, [o for o in q.options or [] if o != q.answer], f"{left} {right}"
+    changed = _CHANGED.match(q.explanation)
+    if changed is None:  # a true statement: the sentence itself, nothing else offered
+        return sentence, "", "", [], statement
+    instead = changed.group(2)
+    if statement.count(instead) != 1:
+        return None
+    left, right = statement.split(instead)
+    return sentence, left, right, [instead], statement
+
+
+def validate(q: Question, pipeline: Pipeline, corpus: str | None = None) -> bool:
+    """The key is in its passage and no distractor is; no other value offered (a distractor, the changed fact) is
+    said anywhere in the corpus between the key's neighbouring words; the statement alone, without the title, the
+    question's wording or the key, retrieves first a passage that says the source sentence."""
     text = q.source.text.lower()
     key = q.answer if q.type != "truefalse" else None
     if key is not None and key.lower() not in text:
         return False
     if q.options and any(o.lower() in text for o in q.options if o != q.answer):
         return False
-    probe = q.question.replace(BLANK, " ")
-    hits = pipeline.retriever.run(probe, k=5).hits
-    return any(h.passage.passage_id == q.source.passage_id for h in hits)
+    parts = _parts(q)
+    if parts is None:  # not worded by this module: the question retrieves its passage in the top 5
+        hits = pipeline.retriever.run(q.question.replace(BLANK, " "), k=5).hits
+        return any(h.passage.passage_id == q.source.passage_id for h in hits)
+    sentence, left, right, others, statement = parts
+    corpus = corpus_words(pipeline) if corpus is None else corpus
+    if any(_stated(other, left, right, corpus) for other in others):
+        return False
+    top = pipeline.retriever.run(statement, k=1).hits
+    return bool(top) and sentence in top[0].passage.text
 
 
 def generate(
@@ -205,6 +256,7 @@ def generate(
     pool: dict[str, list[str]] = defaultdict(list)
     for f in find_facts(pipeline.index.passages):
         pool[f.kind].append(f.value)
+    corpus = corpus_words(pipeline)
     rng = random.Random(seed)
     # Round-robin over (document, section) so the quiz covers the briefs, not one paragraph.
     groups: dict[tuple[str, str | None], list[Fact]] = defaultdict(list)
@@ -229,7 +281,7 @@ def generate(
             if q is None:
                 continue
             drafted += 1
-            if not validate(q, pipeline):
+            if not validate(q, pipeline, corpus):
                 dropped += 1
                 continue
             used_values.add(fact.value.lower())
