@@ -64,8 +64,9 @@ def test_take_a_quiz_feedback_with_source_score_review_and_results(setup, tmp_pa
 
 def test_name_on_the_first_line_a_skip_and_end_of_input_keep_the_answers_given(setup):
     quiz, env, db = setup
-    proc = ragbot("quiz", "take", str(quiz), cwd=ROOT, env=env, stdin="  Ana   Lima \n\nt\n")
+    proc = ragbot("quiz", "take", str(quiz), cwd=ROOT, env=env, stdin="  Ana   Lima \n\n" + "x" * 600 + "\nt\n")
     assert proc.returncode == 0, proc.stderr
+    assert "The answer is 600 characters long; the limit is 500; try again." in proc.stdout
     assert "– No answer." in proc.stdout and "✗ Wrong (your answer: True)." in proc.stdout
     assert "Stopped after 2 of 3 questions; the answers given are saved." in proc.stdout and "Score: 0 / 3 (0%)" in proc.stdout
     assert "not reached" in proc.stdout

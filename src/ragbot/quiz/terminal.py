@@ -95,7 +95,7 @@ def _review(session: Any) -> None:
 def take(path: Path, name: str | None, settings: Any, load_pipeline: Callable[[Any], Any]) -> int:
     """Ask every question in turn; the attempt is saved after each answer, so stopping early keeps what was answered."""
     from ragbot.quiz.model import check_corpus, corpus_fingerprint, load_quiz
-    from ragbot.quiz.session import Session, choice
+    from ragbot.quiz.session import Session, choice, clean_response
     from ragbot.store import Store, clean_name
 
     quiz = load_quiz(path)  # a malformed file fails before the models load
@@ -119,6 +119,11 @@ def take(path: Path, name: str | None, settings: Any, load_pipeline: Callable[[A
                 line = _read("answer> ", interactive)
                 if line is None:
                     break
+                try:
+                    clean_response(line)
+                except RagbotError as exc:
+                    print(f"  {str(exc).capitalize()}; try again.", flush=True)
+                    continue
                 if not line.strip() or choice(q, line) is not None:
                     break
                 print(f"  Not one of the choices: answer with {_HINT[q.type](q)}, or an empty line to skip.", flush=True)
