@@ -102,13 +102,15 @@ def test_cli_writes_a_quiz_file(tmp_path, index, settings):
     assert [q.type for q in quiz.questions].count("mcq") == 2
 
 
-def _passage(text: str) -> Passage:
-    return Passage("d.txt#1", "d.txt", "A brief", "Intro", 0, len(text), 40, text, ((0, len(text)),))
+def _passage(text: str, section: str = "Intro") -> Passage:
+    return Passage("d.txt#1", "d.txt", "A brief", section, 0, len(text), 40, text, ((0, len(text)),))
 
 
 def test_facts_skip_list_items_and_name_what_the_acronym_stands_for():
     listed = "Countries like Laos, Myanmar, Cambodia and Vietnam have grown fast in the decade since the crisis."
     assert [f.kind for f in find_facts([_passage(listed)])] == []
+    pair = "Furthermore, most of the respondents see the US and China as on a collision course in the region."
+    assert [f.kind for f in find_facts([_passage(pair)])] == []
     text = "In 2019 ASEAN and the Republic of Korea (ROK) signed a plan with the ASEAN Regional Forum (ARF) as its venue."
     facts = {f.value: f for f in find_facts([_passage(text)])}
     kinds = {"2019": "year", "Republic of Korea (ROK)": "name", "ASEAN Regional Forum (ARF)": "organisation"}
@@ -147,3 +149,13 @@ def test_validation_drops_a_distractor_said_elsewhere_where_the_key_stands_and_a
     assert validate(changed, _stub(source, elsewhere, source))  # the changed fact, 2004, is said nowhere
     assert not validate(changed, _stub(source, _passage("A sectoral dialogue partnership in 2004 followed."), source))
     assert not validate(mcq, _stub(source, unrelated, unrelated))  # the statement alone finds another passage first
+
+
+def test_facts_skip_what_is_about_the_authors_or_the_publisher():
+    fact = "Seoul hosted the first meeting with Vietnam in 1998, which set the agenda for a decade of talks."
+    documents = {"d.txt": {"authors": ["Lee Jaehyon"]}}
+    assert len(find_facts([_passage(fact)], documents)) == 2
+    for section in ("Author's Biography", "About the Institute", "Lee Jaehyon", "Notes"):
+        assert find_facts([_passage(fact, section)], documents) == [], section
+    bio = "Dr. Lee received a B.A. from Yonsei University in 1998 and a Ph.D. from Murdoch University, Australia."
+    assert find_facts([_passage(bio)], documents) == []

@@ -10,6 +10,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from ragbot.chain import Pipeline
 from ragbot.chunking import Passage
@@ -56,6 +57,10 @@ _KIND_WORD = {"year": "year", "number": "figure", "country": "country", "organis
               "name": "name"}  # fmt: skip
 _POOLS = {"name": ("name", "organisation", "policy")}  # where distractors come from, when not the fact's own kind
 # Between two items of a list: "Laos, Myanmar, Cambodia and Vietnam" blanks none of them (any could fill the gap).
+# Names a country can be listed with that are not quiz answers themselves ("the US and _____" is a list too).
+_PEERS = re.compile(r"\b(?:US|U\.S\.|United States|UK|EU|South Korea|North Korea|Korea|ASEAN)\b")
+# Sections and sentences about the authors or the publisher: trivia, not what the brief says.
+_ABOUT = re.compile(r"biograph|^about\b|^notes$", re.IGNORECASE)
 _LIST_GAP = re.compile(r"\s*,\s*(?:(?:and|or)\s+)?(?:the\s+)?|\s+(?:and|or)\s+(?:the\s+)?")
 BLANK = "_____"
 CONTEXT_WORDS = 3  # words either side of the key that a distractor must not be found between
@@ -100,17 +105,32 @@ def _in_a_list(sentence: str, start: int, end: int, others: list[re.Match[str]])
                for o in others if (o.start(), o.end()) != (start, end))  # fmt: skip
 
 
-def find_facts(passages: list[Passage]) -> list[Fact]:
+def _about_people(documents: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
+    """Per document, lower-case names that mark a section or sentence as about its authors: names, "dr surname"."""
+    names: dict[str, list[str]] = {}
+    for doc_id, meta in documents.items():
+        for author in meta.get("authors") or []:
+            words = author.lower().split()
+            names.setdefault(doc_id, []).extend([" ".join(words)] + [f"{t} {w}" for w in {words[0], words[-1]} for t in ("dr", "dr.")])
+    return names
+
+
+def find_facts(passages: list[Passage], documents: dict[str, dict[str, Any]] | None = None) -> list[Fact]:
+    """Facts of each passage's sentences; notes, author biographies and "About ..." sections are skipped."""
+    people = _about_people(documents or {})
     facts = []
     for p in passages:
-        if p.section == "Notes":
+        names = people.get(p.doc_id, [])
+        if _ABOUT.search(p.section or "") or (p.section or "").lower() in names:
             continue
         for sentence in p.sentence_texts():
-            if not 60 <= len(sentence) <= 320:
+            if not 60 <= len(sentence) <= 320 or any(name in sentence.lower() for name in names):
                 continue
             for kind, pattern in _FACTS.items():
                 matches = list(pattern.finditer(sentence))
-                for m in matches:
+                if kind == "country":
+                    matches += list(_PEERS.finditer(sentence))
+                for m in (m for m in matches if m.re is pattern):
                     if kind == "number" and _FACTS["year"].fullmatch(m.group(0)):
                         continue
                     if sentence.count(m.group(0)) > 1 or _in_a_list(sentence, m.start(), m.end(), matches):
@@ -252,9 +272,9 @@ def generate(
     if docs and docs - known:
         raise RagbotError(f"not in the library: {', '.join(sorted(docs - known))}")
     passages = [p for p in pipeline.index.passages if not docs or p.doc_id in docs]
-    facts = find_facts(passages)
+    facts = find_facts(passages, pipeline.index.documents)
     pool: dict[str, list[str]] = defaultdict(list)
-    for f in find_facts(pipeline.index.passages):
+    for f in find_facts(pipeline.index.passages, pipeline.index.documents):
         pool[f.kind].append(f.value)
     corpus = corpus_words(pipeline)
     rng = random.Random(seed)
