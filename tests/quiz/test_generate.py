@@ -8,7 +8,7 @@ import pytest
 
 from ragbot.chunking import Passage
 from ragbot.errors import RagbotError
-from ragbot.quiz.generate import _COUNTRIES, _same, find_facts, generate, validate
+from ragbot.quiz.generate import _COUNTRIES, _same, _shape, find_facts, generate, validate
 from ragbot.quiz.model import Question, Source
 
 ORGANISATION = re.compile(r"\([A-Z][A-Za-z+-]{1,10}\)$")
@@ -53,8 +53,9 @@ def test_distractors_are_of_the_answers_kind_and_never_correct(generated, pipeli
             assert all(o in _COUNTRIES for o in q.options)
         elif q.kind in ("organisation", "policy", "name"):
             assert all(ORGANISATION.search(o) for o in q.options)
-        elif q.kind == "number":
-            assert all(re.search(r"\d", o) for o in q.options)
+        elif q.kind == "number":  # a percentage among percentages, a plain figure among plain figures
+            assert all(re.search(r"\d", o) for o in q.options) and len({_shape(o) for o in q.options}) == 1
+    assert all(q.kind != "name" for q in generated.quiz.questions if q.type != "short")  # names only as short answers
 
 
 def test_false_statements_change_one_checkable_fact(generated):
@@ -111,6 +112,12 @@ def test_facts_skip_list_items_and_name_what_the_acronym_stands_for():
     assert [f.kind for f in find_facts([_passage(listed)])] == []
     pair = "Furthermore, most of the respondents see the US and China as on a collision course in the region."
     assert [f.kind for f in find_facts([_passage(pair)])] == []
+    not_a_list = "Excluding China, ASEAN countries have the most intensive interactions with South Korea today."
+    assert [f.value for f in find_facts([_passage(not_a_list)])] == ["China"]
+    reference = "Source: Ministry of National Defense, 2012 Defense White Paper, December 11, 2012, accessed from www.mnd.go.kr."
+    assert find_facts([_passage(reference)]) == []
+    quoted = "It is pursued under the strategy of promoting a ‘Northeast Asia Plus Community for Peace’ (NEAPC) in the region."
+    assert find_facts([_passage(quoted)]) == []
     text = "In 2019 ASEAN and the Republic of Korea (ROK) signed a plan with the ASEAN Regional Forum (ARF) as its venue."
     facts = {f.value: f for f in find_facts([_passage(text)])}
     kinds = {"2019": "year", "Republic of Korea (ROK)": "name", "ASEAN Regional Forum (ARF)": "organisation"}

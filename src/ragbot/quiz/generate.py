@@ -55,12 +55,17 @@ _POLICY_WORDS = {"Act", "Agreement", "Collaboration", "Declaration", "Framework"
                  "Partnerships", "Plan", "Platform", "Policy", "Programme", "Strategy", "Treaty", "Vision"}  # fmt: skip
 _KIND_WORD = {"year": "year", "number": "figure", "country": "country", "organisation": "organisation", "policy": "policy or agreement",
               "name": "name"}  # fmt: skip
-_POOLS = {"name": ("name", "organisation", "policy")}  # where distractors come from, when not the fact's own kind
+# A "name" is neither an organisation nor a policy: names are too unlike each other to be options or swapped into a
+# statement ("a 'Republic of Korea (ROK)'" for a policy), so a name is only asked as a short answer.
+_SHORT_ONLY = {"name"}
 # Between two items of a list: "Laos, Myanmar, Cambodia and Vietnam" blanks none of them (any could fill the gap).
 # Names a country can be listed with that are not quiz answers themselves ("the US and _____" is a list too).
 _PEERS = re.compile(r"\b(?:US|U\.S\.|United States|UK|EU|South Korea|North Korea|Korea|ASEAN)\b")
 # Sections and sentences about the authors or the publisher: trivia, not what the brief says.
 _ABOUT = re.compile(r"biograph|^about\b|^notes$", re.IGNORECASE)
+# A reference ("Source: ..., December 11, 2012, accessed from ..."), not a statement of the brief's.
+_REFERENCE = re.compile(r"^\W*sources?\s*:|\bdoi\s*:|\baccessed (?:from|on)\b|https?://|\bwww\.|\bpp?\.\s*\d", re.IGNORECASE)
+_PAIR_GAP = re.compile(r",?\s+(?:and|or)\s+(?:the\s+)?")
 _LIST_GAP = re.compile(r"\s*,\s*(?:(?:and|or)\s+)?(?:the\s+)?|\s+(?:and|or)\s+(?:the\s+)?")
 BLANK = "_____"
 CONTEXT_WORDS = 3  # words either side of the key that a distractor must not be found between
@@ -90,6 +95,8 @@ def _acronym_name(value: str, start: int) -> tuple[str, str, int] | None:
     """(kind, name, start) for "Name (ACR)": the name starts at the first word with the acronym's initial
     ("ASEAN and the Republic of Korea (ROK)" is "Republic of Korea (ROK)"); None if no word has it."""
     name, acronym = value[: value.rindex(" (")], value[value.rindex(" (") + 2 : -1]
+    if any(q in name for q in '‘’“”"'):
+        return None  # a quotation mark inside: the name's edges are unclear
     words = name.split(" ")
     first = next((i for i, w in enumerate(words) if w[:1] == acronym[:1].upper()), None)
     if first is None:
@@ -100,9 +107,13 @@ def _acronym_name(value: str, start: int) -> tuple[str, str, int] | None:
 
 
 def _in_a_list(sentence: str, start: int, end: int, others: list[re.Match[str]]) -> bool:
-    """Whether the value at start:end is one item of a list of its kind (only a comma, "and" or "or" between)."""
-    return any(_LIST_GAP.fullmatch(sentence[end : o.start()]) or _LIST_GAP.fullmatch(sentence[o.end() : start])
-               for o in others if (o.start(), o.end()) != (start, end))  # fmt: skip
+    """Whether the value at start:end is one item of a list of its kind (only a comma, "and" or "or" between);
+    next to a peer name ("the US") only "and" or "or" make a list ("Excluding China, ASEAN ..." is not one)."""
+    for o in others:
+        gap = sentence[end : o.start()] if o.start() >= end else sentence[o.end() : start] if o.end() <= start else None
+        if gap is not None and (_PAIR_GAP if o.re is _PEERS else _LIST_GAP).fullmatch(gap):
+            return True
+    return False
 
 
 def _about_people(documents: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
@@ -124,7 +135,7 @@ def find_facts(passages: list[Passage], documents: dict[str, dict[str, Any]] | N
         if _ABOUT.search(p.section or "") or (p.section or "").lower() in names:
             continue
         for sentence in p.sentence_texts():
-            if not 60 <= len(sentence) <= 320 or any(name in sentence.lower() for name in names):
+            if not 60 <= len(sentence) <= 320 or _REFERENCE.search(sentence) or any(name in sentence.lower() for name in names):
                 continue
             for kind, pattern in _FACTS.items():
                 matches = list(pattern.finditer(sentence))
@@ -163,10 +174,15 @@ def _same(a: str, b: str) -> bool:
     return a in b or b in a or (bool(_acronym(a)) and _acronym(a) == _acronym(b))
 
 
+def _shape(number: str) -> str:
+    return "percent" if re.search(r"%|per ?cent", number) else "thousands" if "," in number else "plain"
+
+
 def _distractors(fact: Fact, pool: dict[str, list[str]], rng: random.Random, n: int = 3) -> list[str]:
     """Values of the same kind from elsewhere in the corpus, absent from the source passage and never another form of the key."""
-    values = {v for kind in _POOLS.get(fact.kind, (fact.kind,)) for v in pool[kind]}
-    options = sorted(v for v in values if not _same(v, fact.value) and v.lower() not in fact.passage.text.lower())
+    options = sorted({v for v in pool[fact.kind] if not _same(v, fact.value) and v.lower() not in fact.passage.text.lower()})
+    if fact.kind == "number":  # a percentage for a percentage, a plain figure for a plain figure
+        options = [v for v in options if _shape(v) == _shape(fact.value)]
     if fact.kind == "year":
         options = sorted(options, key=lambda v: (_year_distance(v, fact.value), v))[: n * 3]
     rng.shuffle(options)
@@ -178,6 +194,8 @@ def _draft(fact: Fact, qtype: str, pool: dict[str, list[str]], rng: random.Rando
     explanation = f"“{fact.sentence}” ({fact.passage.title}{', ' + fact.passage.section if fact.passage.section else ''})"
     qid = uuid.UUID(int=rng.getrandbits(128)).hex[:10]
     statement = _blanked(fact)
+    if qtype != "short" and fact.kind in _SHORT_ONLY:
+        return None
     if qtype == "mcq":
         wrong = _distractors(fact, pool, rng)
         if len(wrong) < 3:
