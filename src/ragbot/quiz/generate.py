@@ -191,7 +191,8 @@ def _distractors(fact: Fact, pool: dict[str, list[str]], rng: random.Random, n: 
 
 def _draft(fact: Fact, qtype: str, pool: dict[str, list[str]], rng: random.Random) -> Question | None:
     src = Source(fact.passage.passage_id, fact.passage.doc_id, fact.passage.title, fact.passage.text)
-    explanation = f"“{fact.sentence}” ({fact.passage.title}{', ' + fact.passage.section if fact.passage.section else ''})"
+    section = fact.passage.section if fact.passage.section not in (None, fact.passage.title) else None
+    explanation = f"“{fact.sentence}” ({fact.passage.title}{', ' + section if section else ''})"
     qid = uuid.UUID(int=rng.getrandbits(128)).hex[:10]
     statement = _blanked(fact)
     if qtype != "short" and fact.kind in _SHORT_ONLY:
