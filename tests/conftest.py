@@ -18,6 +18,7 @@ import pytest
 from ragbot.chain import Pipeline
 from ragbot.index import Index, build_index
 from ragbot.models import Embedder, load_embedder, load_query_encoder
+from ragbot.quiz.model import Question, Quiz, Source, corpus_fingerprint
 from ragbot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,6 +62,35 @@ def copy_small_corpus(folder: Path) -> Path:
 def small_corpus(tmp_path: Path) -> Path:
     """A two-brief copy of the corpus, for tests that rebuild or break things."""
     return copy_small_corpus(tmp_path / "corpus")
+
+
+MALACCA = "About 90 per cent of South Korea’s energy supplies are shipped via the Malacca Strait and adjacent sea routes."
+CSP_NAME = "Comprehensive Strategic Partnership"
+CSP = f"At the ASEAN-Korea Summit held in October 2024, ASEAN and South Korea elevated their partnership to a {CSP_NAME} (CSP)."
+
+
+def sample_quiz(index: Index, quiz_id: str = "sample-quiz") -> Quiz:
+    """Three questions on two passages of the two-brief corpus (also in the full one), tied to index's corpus.
+
+    Answers: 1 is B (90 per cent), 2 is False (2024, not 2019), 3 is "Comprehensive Strategic Partnership".
+    """
+
+    def source(sentence: str) -> tuple[Source, str]:
+        p = next(p for p in index.passages if sentence in p.text)
+        return Source(p.passage_id, p.doc_id, p.title, p.text), f"“{sentence}” ({p.title}{', ' + p.section if p.section else ''})"
+
+    malacca, why_malacca = source(MALACCA)
+    csp, why_csp = source(CSP)
+    blank, csp_blank = MALACCA.replace("90 per cent", "_____"), CSP.replace(f"{CSP_NAME} (CSP)", "_____")
+    questions = [
+        Question("q1", "mcq", f"In “{malacca.title}”, which figure completes this statement? “{blank}”", "90 per cent", why_malacca,
+                 malacca, ["60 per cent", "90 per cent", "45 per cent", "75 per cent"], "number"),
+        Question("q2", "truefalse", f"True or false? According to “{csp.title}”: “{CSP.replace('2024', '2019')}”", "False",
+                 f"False: the brief says 2024, not 2019. {why_csp}", csp, None, "year"),
+        Question("q3", "short", f"Fill in the blank (name), from “{csp.title}”: “{csp_blank}”", CSP_NAME, why_csp, csp, None,
+                 "organisation"),
+    ]  # fmt: skip
+    return Quiz(quiz_id, "2026-11-22T12:00:00+00:00", corpus_fingerprint(index.documents), questions)
 
 
 @contextmanager

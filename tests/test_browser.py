@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from ragbot.index import build_index
+from ragbot.index import build_index, load_index
+from ragbot.quiz.model import Question, Source, load_quiz
 from ragbot.settings import Settings
+from ragbot.store import Store
 
-from .conftest import copy_small_corpus, running_server
+from .conftest import copy_small_corpus, running_server, sample_quiz
 from .test_cli import ragbot
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -187,3 +189,97 @@ def test_evaluation_tab_runs_a_dataset_and_shows_metrics_and_plots(page, site, t
     assert page.locator("img").count() >= 3
     files = page.locator("#rb-eval-files").inner_text().replace("\n", "")
     assert all(name in files for name in ("report.md", "metrics.json", "results.jsonl"))
+
+
+def _quiz_with_a_script(root: Path, path: Path) -> None:
+    """The sample quiz plus a question on the brief whose title and text are HTML and script."""
+    index = load_index(root / "index")
+    quiz = sample_quiz(index, "browser-quiz")
+    p = next(p for p in index.passages if p.doc_id == EVIL)
+    sentence = "The Zanzibar lighthouse keeper reported <script>window.__pwned=1</script> seven ships in 2023."
+    quiz.questions.append(Question("q4", "truefalse", f"True or false? According to “{p.title}”: “{sentence}”", "True",
+                                   f"“{sentence}” ({p.title})", Source(p.passage_id, p.doc_id, p.title, p.text), None, "year"))  # fmt: skip
+    quiz.save(path)
+
+
+def _submit(page, verdict: str) -> None:
+    page.locator("#rb-quiz-submit").click()
+    page.locator("#rb-quiz-verdict").get_by_text(verdict).wait_for(timeout=60_000)
+
+
+def _next(page, label: str, then: str) -> None:
+    page.get_by_role("button", name=label).click()
+    page.get_by_text(then).first.wait_for(timeout=30_000)
+
+
+def test_take_a_quiz_in_the_quiz_tab_and_the_attempt_is_stored(page, site, tmp_path):
+    _, _env, root = site
+    quiz_file = tmp_path / "browser quiz.json"
+    _quiz_with_a_script(root, quiz_file)
+    page.get_by_role("tab", name="Quiz").click()
+    page.locator("#rb-quiz-upload input[type=file]").set_input_files(str(quiz_file))
+    page.locator("#rb-quiz-picker-status").get_by_text("Added browser-quiz.json: 4 questions").wait_for(timeout=30_000)
+    assert "browser-quiz: 4 questions" in page.locator("#rb-quiz-pick input").input_value()
+    page.get_by_label("Your name").fill("Trainee <b>One</b>")
+    page.get_by_role("button", name="Start quiz").click()
+    page.locator("#rb-quiz-question").get_by_text("Question 1 of 4 · multiple choice").wait_for(timeout=30_000)
+
+    page.locator("#rb-quiz-choice").get_by_text("B. 90 per cent").click()
+    _submit(page, "✓ Correct")
+    source = page.locator("#rb-quiz-source")
+    assert "Source passage: ASEAN-ROK Security Cooperation in a Dual Contingency" in source.inner_text()
+    assert "About 90 per cent of South Korea’s energy supplies" in source.locator("mark").inner_text()  # the source sentence, marked
+    _next(page, "Next question", "Question 2 of 4 · true or false")
+    page.locator("#rb-quiz-choice").get_by_text("True", exact=True).click()
+    _submit(page, "✗ Wrong")
+    assert "the brief says 2024, not 2019" in page.locator("#rb-quiz-feedback").inner_text()
+    _next(page, "Next question", "Question 3 of 4 · short answer")
+    page.get_by_label("Your answer").fill("a full strategic partnership")
+    _submit(page, "½ Partly correct")
+    _next(page, "Next question", "Question 4 of 4")
+    assert "<script>window.__pwned=1</script> seven ships" in page.locator("#rb-quiz-question").inner_text()  # shown as text
+    _submit(page, "– No answer")  # nothing chosen: skipped, no credit
+    assert "seven ships in 2023" in page.locator("#rb-quiz-source").inner_text()
+    _next(page, "See my score", "Your score: 1.5 / 4 (38%)")
+    assert "Saved for Trainee <b>One</b>." in page.locator("#rb-quiz-score").inner_text()
+    review = page.locator("#rb-quiz-review").inner_text()
+    assert all(v in review for v in ("correct", "wrong", "partly correct", "no answer", "a full strategic partnership"))
+    assert page.evaluate("() => window.__pwned") is None
+
+    [attempt] = Store(root / "data" / "ragbot.sqlite3").attempts("browser-quiz")
+    assert attempt.finished and attempt.trainee == "Trainee <b>One</b>" and (attempt.score, attempt.max_score) == (1.5, 4)
+    assert [(a["response"], a["credit"]) for a in attempt.answers] == [
+        ("90 per cent", 1.0), ("True", 0.0), ("a full strategic partnership", 0.5), ("", 0.0)
+    ]  # fmt: skip
+
+
+def test_quiz_files_are_checked_on_upload_found_in_the_data_folder_and_made_on_the_page(page, site, tmp_path):
+    _, _env, root = site
+    page.get_by_role("tab", name="Quiz").click()
+    bad = tmp_path / "not a quiz.json"
+    bad.write_text('{"questions": "none"}', encoding="utf-8")
+    page.locator("#rb-quiz-upload input[type=file]").set_input_files(str(bad))
+    status = page.locator("#rb-quiz-picker-status")
+    status.get_by_text("not a quiz.json is not a valid quiz file").wait_for(timeout=30_000)
+    assert "/tmp" not in status.inner_text()  # the upload's name, not the server's temporary path
+    other = sample_quiz(load_index(root / "index"), "other-corpus")
+    other.corpus_fingerprint = "0" * 16
+    other.save(root / "data" / "quizzes" / "other-corpus.json")  # dropped into the folder while serving
+    page.get_by_role("tab", name="Chat").click()
+    page.get_by_role("tab", name="Quiz").click()
+    page.locator("#rb-quiz-pick input").click()
+    page.get_by_role("option", name="other-corpus: 3 questions, 2026-11-22 12:00 (another corpus)").click()
+    page.get_by_label("Your name").fill("Kim")
+    page.get_by_role("button", name="Start quiz").click()
+    page.locator("#rb-quiz-status").get_by_text("other-corpus.json was made from another corpus").wait_for(timeout=30_000)
+
+    page.get_by_text("Make a new quiz from the briefs").click()
+    page.get_by_role("button", name="Make quiz").click()
+    made = status.get_by_text("It is selected below.")
+    made.wait_for(timeout=120_000)
+    name = status.inner_text().split("Made ", 1)[1].split(":", 1)[0]
+    quiz = load_quiz(root / "data" / "quizzes" / name)
+    assert f"{len(quiz.questions)} questions" in status.inner_text() and len(quiz.questions) >= 3
+    assert page.locator("#rb-quiz-pick input").input_value().startswith(name.removesuffix(".json"))
+    page.get_by_role("button", name="Start quiz").click()
+    page.locator("#rb-quiz-question").get_by_text(f"Question 1 of {len(quiz.questions)}").wait_for(timeout=30_000)

@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 
 from ragbot.errors import RagbotError
 from ragbot.files import atomic_write
+from ragbot.quiz.terminal import add_parsers as add_quiz_parsers
 
 EXIT_ERROR, EXIT_USAGE = 1, 2
 
@@ -95,6 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--types", default="mcq,short,truefalse", help="comma-separated: mcq, short, truefalse (default: all)")
     g.add_argument("--seed", type=int, default=0, help="the same seed gives the same quiz (default 0)")
     g.add_argument("--out", type=Path, default=Path("quiz.json"), help="quiz file to write (default quiz.json)")
+    add_quiz_parsers(qsub, with_index)  # take, results
 
     s = sub.add_parser(
         "eval",
@@ -308,6 +310,11 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 
 def cmd_quiz(args: argparse.Namespace) -> int:
     from collections import Counter
+
+    if args.action != "generate":
+        from ragbot.quiz.terminal import run
+
+        return run(args, _settings(args), _pipeline)
 
     from ragbot.quiz.generate import generate
 

@@ -26,7 +26,7 @@ class Settings(BaseModel):
 
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("index")
-    data_dir: Path = Path("data")  # feedback (and later quiz results), in data/ragbot.sqlite3
+    data_dir: Path = Path("data")  # feedback and quiz attempts in data/ragbot.sqlite3; the Quiz tab's files in data/quizzes/
     eval_dataset: Path = Path("eval/briefs_qa.jsonl")  # the default QA set of `ragbot eval` and the Evaluation tab
 
     embed_model: str = "all-MiniLM-L6-v2"

@@ -55,3 +55,46 @@ def test_quiz_file_round_trips_and_bad_files_are_refused(tmp_path: Path, index):
     bad.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(RagbotError, match="not a valid quiz file"):
         load_quiz(bad)
+
+
+def _broken(data: dict, change) -> dict:
+    change(data)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.clear(), "non-empty 'questions' list"),
+        (lambda d: d.update(questions=[]), "non-empty 'questions' list"),
+        (lambda d: d.update(questions="q1"), "non-empty 'questions' list"),
+        (lambda d: d["questions"].__setitem__(0, "q1"), "question 1 is not an object"),
+        (lambda d: d["questions"][1].update(type="essay"), "question 2 has unknown type 'essay'"),
+        (lambda d: d["questions"][0].update(options="1989"), "question 1 is multiple choice but has no list"),
+        (lambda d: d["questions"][0].update(options=["1989", "1989 "]), "question 1 has the same option twice"),
+        (lambda d: d["questions"][1].update(answer="Maybe"), "question 2 is true/false but its answer is 'Maybe'"),
+        (lambda d: d["questions"][2].update(options=["a", "b"]), "question 3 is short but has options"),
+        (lambda d: d["questions"][2].update(question=["a list"]), "question 3 needs 'question' as non-empty text"),
+        (lambda d: d["questions"][2].update(answer="  "), "question 3 needs 'answer' as non-empty text"),
+        (lambda d: d["questions"][2]["source"].update(text=None), "question 3's source needs 'text'"),
+        (lambda d: d["questions"][2].update(id="q1"), "question 3 repeats the id 'q1'"),
+        (lambda d: d.update(quiz_id=7), "the quiz needs 'quiz_id'"),
+        (lambda d: d.update(questions=d["questions"] * 70), "the limit is 200"),
+    ],
+)
+def test_malformed_quiz_files_are_one_clear_error(tmp_path: Path, change, message):
+    path = tmp_path / "quiz.json"
+    path.write_text(json.dumps(_broken(Quiz("abc", "2026", "f" * 16, [MCQ, TF, SHORT]).to_dict(), change)), encoding="utf-8")
+    with pytest.raises(RagbotError, match="is not a valid quiz file") as caught:
+        load_quiz(path)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_missing_unreadable_and_binary_quiz_files_are_one_clear_error(tmp_path: Path):
+    with pytest.raises(RagbotError, match="not found"):
+        load_quiz(tmp_path / "nope.json")
+    with pytest.raises(RagbotError, match="cannot read the quiz file"):
+        load_quiz(tmp_path)
+    (tmp_path / "bin.json").write_bytes(b"\xff\xfe\x00PK")
+    with pytest.raises(RagbotError, match="not a quiz file"):
+        load_quiz(tmp_path / "bin.json")

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ragbot.app.quiz_tab import build_quiz_tab
 from ragbot.app.render import HIT_ID, SOURCES_PLACEHOLDER, VIEWER_PLACEHOLDER, link_markers, render_document, render_sources
 from ragbot.chain import Pipeline
 from ragbot.citations import Answer
@@ -295,6 +296,8 @@ def build_app(pipeline: Pipeline, store: Store) -> Any:
                     rank_plot = gr.Image(label="Rank of the first relevant passage", type="filepath")
                     latency_plot = gr.Image(label="Latency", type="filepath")
                 eval_files = gr.File(label="Download the report", file_count="multiple", elem_id="rb-eval-files")
+            with gr.Tab("Quiz") as quiz_tab:
+                build_quiz_tab(quiz_tab, lambda: live.pipeline, store)
 
         outputs = [chat, sources, question, last_answer, source_pick, feedback_status, turns]
         inputs = [question, chat, turns, top_k, briefs, engine]

@@ -12,6 +12,7 @@ from ragbot.errors import RagbotError
 from ragbot.files import atomic_write
 
 QUESTION_TYPES = ("mcq", "short", "truefalse")
+MAX_QUESTIONS = 200
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class Question:
     explanation: str
     source: Source
     options: list[str] | None = None  # mcq only
-    kind: str = ""  # what the answer is: year, number, country, organisation, term
+    kind: str = ""  # what the answer is: year, number, country, organisation, policy, name
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -61,6 +62,53 @@ def corpus_fingerprint(documents: dict[str, dict[str, Any]]) -> str:
     return digest.hexdigest()[:16]
 
 
+def _text(d: dict[str, Any], key: str, where: str, empty: bool = False) -> str:
+    value = d.get(key)
+    if not isinstance(value, str) or not (empty or value.strip()):
+        raise ValueError(f"{where} needs {key!r} as {'' if empty else 'non-empty '}text")
+    return value
+
+
+def _parse(data: Any) -> Quiz:
+    """A Quiz from a file's JSON; ValueError names the first thing wrong."""
+    if not isinstance(data, dict) or not isinstance(data.get("questions"), list) or not data["questions"]:
+        raise ValueError("it needs a non-empty 'questions' list")
+    if len(data["questions"]) > MAX_QUESTIONS:
+        raise ValueError(f"it has {len(data['questions'])} questions; the limit is {MAX_QUESTIONS}")
+    questions: list[Question] = []
+    for i, q in enumerate(data["questions"], 1):
+        where = f"question {i}"
+        if not isinstance(q, dict):
+            raise ValueError(f"{where} is not an object")
+        qtype = _text(q, "type", where)
+        if qtype not in QUESTION_TYPES:
+            raise ValueError(f"{where} has unknown type {qtype!r}")
+        answer = _text(q, "answer", where)
+        options = q.get("options")
+        if qtype == "mcq":
+            if not isinstance(options, list) or len(options) < 2 or not all(isinstance(o, str) and o.strip() for o in options):
+                raise ValueError(f"{where} is multiple choice but has no list of two or more options")
+            if len({o.strip().lower() for o in options}) < len(options):
+                raise ValueError(f"{where} has the same option twice")
+            if answer not in options:
+                raise ValueError(f"{where} is multiple choice but its answer is not one of its options")
+        elif options is not None:
+            raise ValueError(f"{where} is {qtype} but has options")
+        if qtype == "truefalse" and answer not in ("True", "False"):
+            raise ValueError(f"{where} is true/false but its answer is {answer!r}")
+        source = q.get("source")
+        if not isinstance(source, dict):
+            raise ValueError(f"{where} needs its 'source' passage")
+        src = Source(*(_text(source, k, f"{where}'s source") for k in ("passage_id", "doc_id", "title", "text")))
+        question = Question(_text(q, "id", where), qtype, _text(q, "question", where), answer, _text(q, "explanation", where, empty=True),
+                            src, options, _text(q, "kind", where, empty=True) if "kind" in q else "")  # fmt: skip
+        if any(question.id == other.id for other in questions):
+            raise ValueError(f"{where} repeats the id {question.id!r}")
+        questions.append(question)
+    created = _text(data, "created", "the quiz", empty=True)
+    return Quiz(_text(data, "quiz_id", "the quiz"), created, _text(data, "corpus_fingerprint", "the quiz"), questions)
+
+
 def load_quiz(path: Path, fingerprint: str | None = None) -> Quiz:
     """Read a quiz file; a malformed one, or one made from another corpus, is one clear error."""
     try:
@@ -69,20 +117,20 @@ def load_quiz(path: Path, fingerprint: str | None = None) -> Quiz:
         raise RagbotError(f"quiz file {path} not found") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RagbotError(f"{path} is not a quiz file (not JSON: {exc})") from None
+    except OSError as exc:
+        raise RagbotError(f"cannot read the quiz file {path}: {exc.strerror}") from None
     try:
-        questions = []
-        for i, q in enumerate(data["questions"], 1):
-            if q["type"] not in QUESTION_TYPES:
-                raise ValueError(f"question {i} has unknown type {q['type']!r}")
-            if q["type"] == "mcq" and (not isinstance(q.get("options"), list) or q["answer"] not in q["options"]):
-                raise ValueError(f"question {i} is multiple choice but its answer is not one of its options")
-            questions.append(Question(q["id"], q["type"], q["question"], q["answer"], q["explanation"], Source(**q["source"]),
-                                      q.get("options"), q.get("kind", "")))  # fmt: skip
-        quiz = Quiz(data["quiz_id"], data["created"], data["corpus_fingerprint"], questions)
+        quiz = _parse(data)
     except (KeyError, TypeError, ValueError) as exc:
         raise RagbotError(f"{path} is not a valid quiz file ({exc})") from None
-    if fingerprint is not None and quiz.corpus_fingerprint != fingerprint:
-        raise RagbotError(
-            f"{path} was made from another corpus (fingerprint {quiz.corpus_fingerprint}, this index {fingerprint}); generate a new quiz"
-        )
+    if fingerprint is not None:
+        check_corpus(quiz, fingerprint, str(path))
     return quiz
+
+
+def check_corpus(quiz: Quiz, fingerprint: str, name: str) -> None:
+    """A quiz from another corpus may ask about briefs that are gone or changed: one clear error."""
+    if quiz.corpus_fingerprint != fingerprint:
+        raise RagbotError(
+            f"{name} was made from another corpus (fingerprint {quiz.corpus_fingerprint}, this index {fingerprint}); generate a new quiz"
+        )
