@@ -351,5 +351,5 @@ def _remove_stale(directory: Path, keep: set[str]) -> None:
     for path in directory.iterdir():
         if path.name in keep or path.name in (MANIFEST, ".lock") or path.name.startswith("README"):
             continue
-        if path.name.startswith(("passages-", "vectors-", "sentences-", f".{MANIFEST}.")):
+        if path.name.lstrip(".").startswith(("passages-", "vectors-", "sentences-", f"{MANIFEST}.")):  # "." : temp files of a killed write
             path.unlink(missing_ok=True)
