@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from ragbot.app.concurrency import ASK_GROUP
 from ragbot.app.render import HIT_ID, SOURCES_PLACEHOLDER, VIEWER_PLACEHOLDER, link_markers, render_document, render_sources
 from ragbot.chain import Pipeline
 from ragbot.corpus import add_document, decode, remove_document
@@ -241,8 +242,9 @@ def build_app(pipeline: Pipeline, store: Store) -> Any:
                 eval_files = gr.File(label="Download the report", file_count="multiple", elem_id="rb-eval-files")
 
         outputs = [chat, sources, question, last_answer, source_pick, feedback_status]
-        ask.click(respond, [question, chat, top_k, briefs], outputs, api_name="ask")
-        question.submit(respond, [question, chat, top_k, briefs], outputs, api_name=False)
+        # The Ask button and Enter share one concurrency group, so one limit (ragbot/app/concurrency.py) covers both.
+        ask.click(respond, [question, chat, top_k, briefs], outputs, api_name="ask", concurrency_id=ASK_GROUP)
+        question.submit(respond, [question, chat, top_k, briefs], outputs, api_name=False, concurrency_id=ASK_GROUP)
         clear.click(
             lambda: ([], SOURCES_PLACEHOLDER, "", None, gr.Radio(choices=[], value=None), "", VIEWER_PLACEHOLDER),
             None,
