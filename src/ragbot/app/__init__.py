@@ -6,6 +6,7 @@ import os
 import sys
 
 from ragbot.app import concurrency
+from ragbot.app.guard import Guard
 from ragbot.app.page import CSS, build_app
 from ragbot.app.render import render_document, render_sources
 from ragbot.chain import Pipeline
@@ -41,6 +42,8 @@ def serve(settings: Settings) -> None:
     warning = exposure_warning(settings.host, login)
     if warning:
         print(warning, file=sys.stderr)
+    from starlette.middleware import Middleware
+
     if concurrency.BLAS_THREADS:
         from threadpoolctl import threadpool_limits
 
@@ -58,6 +61,7 @@ def serve(settings: Settings) -> None:
             css=CSS,
             max_file_size=f"{settings.max_upload_mb}mb",  # larger uploads are refused before they reach ragbot
             auth=login,
+            app_kwargs={"middleware": [Middleware(Guard)]},  # no fetching URLs for clients, no huge bodies (ragbot/app/guard.py)
             state_session_capacity=concurrency.SESSION_CAPACITY,
         )
     except OSError as exc:
