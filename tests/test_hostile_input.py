@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ragbot import cli
+from ragbot.app.render import answer_markdown, as_text
 from ragbot.chain import clean_question
 from ragbot.citations import Answer
 from ragbot.corpus import UPLOAD_SUFFIXES, add_document
@@ -187,3 +188,14 @@ def test_any_upload_stays_in_the_corpus_folder_or_is_refused(name: str, data: by
             assert [p.name for p in folder.iterdir()] == [doc_id]
             assert (folder / doc_id).resolve().parent == folder.resolve()
         assert [p.name for p in root.iterdir()] == ["corpus"], "nothing is written outside the corpus folder"
+
+
+@FAST
+@given(text=any_text)
+def test_chat_text_escapes_every_markdown_and_html_character(text: str):
+    """The chat renders markdown: every ASCII punctuation character of a question or answer is escaped (see the browser test)."""
+    escaped = as_text(text)
+    assert re.sub(r"\\(.)", r"\1", escaped, flags=re.S) == text
+    assert not re.search(r"(?<!\\)[<>\[\]()!*_`]", escaped.replace("\\\\", ""))
+    marked = answer_markdown(f"{text} [1]")
+    assert marked.endswith(" [[1]](#rb-source-1)") and marked.startswith(as_text(text))

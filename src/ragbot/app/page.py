@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ragbot.app.concurrency import ASK_GROUP
-from ragbot.app.render import HIT_ID, SOURCES_PLACEHOLDER, VIEWER_PLACEHOLDER, link_markers, render_document, render_sources
+from ragbot.app.render import HIT_ID, SOURCES_PLACEHOLDER, VIEWER_PLACEHOLDER, answer_markdown, as_text, render_document, render_sources
 from ragbot.chain import Pipeline
 from ragbot.corpus import add_document, decode, remove_document
 from ragbot.errors import RagbotError
@@ -78,7 +78,8 @@ def build_app(pipeline: Pipeline, store: Store) -> Any:
             answer = current.ask(question, k=int(top_k), docs=None if set(briefs) >= set(documents) else set(briefs))
         except RagbotError as exc:
             return [*history, {"role": "assistant", "content": f"⚠️ {exc}"}], SOURCES_PLACEHOLDER, question, None, no_sources, ""
-        history += [{"role": "user", "content": answer.question}, {"role": "assistant", "content": link_markers(answer.text)}]
+        # The question and the answer (quoted from documents) are shown as text: no HTML or markdown from either is rendered.
+        history += [{"role": "user", "content": as_text(answer.question)}, {"role": "assistant", "content": answer_markdown(answer.text)}]
         last = {
             "question": answer.question,
             "answer": answer.text,
