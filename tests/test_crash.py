@@ -10,9 +10,12 @@ import json
 import multiprocessing
 import os
 import random
+import shutil
 import signal
 import time
 from pathlib import Path
+
+import pytest
 
 from ragbot.corpus import corpus_state
 from ragbot.errors import RagbotError
@@ -89,3 +92,24 @@ def test_kill_9_mid_build_leaves_the_old_index_or_the_complete_new_one(tmp_path:
     manifest = read_manifest(settings.index_dir)
     left = {p.name for p in settings.index_dir.iterdir()} - {MANIFEST, ".lock"}
     assert left == {a["file"] for a in manifest["artifacts"].values()}
+
+
+def test_every_damaged_index_file_is_caught_on_load_with_the_way_out(tmp_path: Path, embedder):
+    """Truncated or one-bit-flipped: each artifact and the manifest (test_index.py covers the vectors file alone)."""
+    settings = Settings(corpus_dir=_tiny_corpus(tmp_path / "corpus"), index_dir=tmp_path / "index")
+    build_index(settings, embedder, progress=False, log=lambda _m: None)
+    manifest = json.loads((settings.index_dir / MANIFEST).read_text())
+    files = [MANIFEST, *(a["file"] for a in manifest["artifacts"].values())]
+    for name in files:
+        for damage in ("truncate", "flip"):
+            case = tmp_path / f"{name}-{damage}"
+            shutil.copytree(settings.index_dir, case)
+            data = bytearray((case / name).read_bytes())
+            if damage == "truncate":
+                data = data[: len(data) // 2]
+            else:
+                data[len(data) // 3] ^= 0x10
+            (case / name).write_bytes(bytes(data))
+            with pytest.raises(RagbotError, match=r"corrupted.*ragbot index --rebuild|manifest") as caught:
+                load_index(case)
+            assert "\n" not in str(caught.value)

@@ -121,6 +121,12 @@ def read_manifest(directory: Path) -> dict[str, Any] | None:
     return manifest
 
 
+def _manifest_sha256(manifest: dict[str, Any]) -> str:
+    """The manifest's own checksum: sha256 of its canonical JSON without this field."""
+    body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
@@ -139,6 +145,8 @@ def load_index(directory: Path) -> Index:
             f"index in {directory}/ has format {manifest.get('format_version')}, this ragbot reads {FORMAT_VERSION}; "
             "run `ragbot index --rebuild`"
         )
+    if manifest.get("manifest_sha256", _manifest_sha256(manifest)) != _manifest_sha256(manifest):  # older manifests have none
+        raise RagbotError(f"index manifest {directory / MANIFEST} is corrupted (checksum mismatch); run `ragbot index --rebuild`")
     paths = {}
     for kind, art in manifest["artifacts"].items():
         path = directory / art["file"]
@@ -340,6 +348,7 @@ def _write(
         "documents": documents,
         "artifacts": {kind: {"file": name, "sha256": _sha256(directory / name)} for kind, name in names.items()},
     }
+    manifest["manifest_sha256"] = _manifest_sha256(manifest)  # a flipped bit in the manifest itself is caught too
     atomic_write(directory / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False).encode("utf-8"))  # the commit point
     _remove_stale(directory, set(names.values()))
     index.manifest = manifest
