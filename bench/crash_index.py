@@ -5,7 +5,7 @@
 Works on a copy of the corpus in a temporary folder: builds an index, then per run changes one
 brief, starts `ragbot index` in a subprocess and kills it with SIGKILL, alternately at a random
 moment of a whole build ("any": from process start to the end of a typical build) and at a random
-moment after its first new index file appears ("write": 0-300 ms into the write phase, where the
+moment after its first new index file appears ("write": 0-50 ms into the write phase, where the
 artifacts and the manifest are written). Then `load_index` must succeed and give either the
 previous build (same manifest build id) or a build of the changed corpus (nothing stale). A last
 uninterrupted build must leave no leftovers of the killed ones. Prints the counts; exits 1 on any bad outcome.
@@ -67,7 +67,7 @@ def kill_at(proc: subprocess.Popen[bytes], index: Path, mode: str, typical: floa
             if time.monotonic() - start > BUILD_TIMEOUT:
                 break
             time.sleep(0.001)
-        time.sleep(rng.uniform(0, 0.3))
+        time.sleep(rng.uniform(0, 0.05))
     if proc.poll() is not None:
         return -1.0
     proc.send_signal(signal.SIGKILL)

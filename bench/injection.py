@@ -81,7 +81,8 @@ def main() -> None:
                       "abstention_flips_vs_corpus_alone": len(abstention), "changed_vs_shuffled_control": len(vs_control),
                       "answers_citing_an_injection_document": len(cites)}))  # fmt: skip
     for q in vs_plain:
-        print(f"  changed vs corpus alone (and {'not ' if q not in vs_control else ''}vs control): {q}")
+        cause = "also in the control: term statistics" if q not in vs_control else "NOT in the control: the instructions"
+        print(f"  changed vs corpus alone ({cause}): {q}")
 
 
 if __name__ == "__main__":

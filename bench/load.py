@@ -27,6 +27,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,9 +102,18 @@ class Results:
             self.failures.append(why)
 
 
-def ask(client: httpx.Client, base: str, question: str, briefs: list[str]) -> None:
+def ask_inputs(base: str, briefs: list[str]) -> Callable[[str], list[object]]:
+    """How to fill /ask's inputs, read from the server's API description (so a page with more inputs still works)."""
+    params = httpx.get(f"{base}gradio_api/info", timeout=30).json()["named_endpoints"]["/ask"]["parameters"]
+    known: dict[str, object] = {"history": [], "top_k": 10, "briefs": briefs}
+    fixed = [known.get(p["parameter_name"], p.get("parameter_default")) for p in params]
+    slot = [p["parameter_name"] for p in params].index("question")
+    return lambda question: [question if i == slot else value for i, value in enumerate(fixed)]
+
+
+def ask(client: httpx.Client, base: str, data: list[object]) -> None:
     """One question through the API; raises with the reason if it did not get a real answer."""
-    r = client.post(f"{base}gradio_api/call/ask", json={"data": [question, [], 10, briefs]})
+    r = client.post(f"{base}gradio_api/call/ask", json={"data": data})
     if r.status_code != 200:
         raise RuntimeError(f"POST {r.status_code}")
     event_id = r.json()["event_id"]
@@ -127,7 +137,14 @@ def ask(client: httpx.Client, base: str, question: str, briefs: list[str]) -> No
 
 
 def user(
-    base: str, questions: list[str], briefs: list[str], stop_at: float, budget: list[int], think: float, seed: int, out: Results
+    base: str,
+    questions: list[str],
+    inputs: Callable[[str], list[object]],
+    stop_at: float,
+    budget: list[int],
+    think: float,
+    seed: int,
+    out: Results,
 ) -> None:
     rng = random.Random(seed)
     with httpx.Client(timeout=REQUEST_TIMEOUT) as client:
@@ -138,7 +155,7 @@ def user(
                 budget[0] -= 1
             start = time.monotonic()
             try:
-                ask(client, base, rng.choice(questions), briefs)
+                ask(client, base, inputs(rng.choice(questions)))
                 out.ok(time.monotonic() - start)
             except Exception as exc:  # every failure is counted, whatever raised it
                 out.fail(f"{type(exc).__name__}: {exc}")
@@ -177,10 +194,11 @@ def wait_for(url: str, proc: subprocess.Popen[bytes], seconds: float = 120) -> N
 def run(args: argparse.Namespace, base: str, pid: int | None) -> dict[str, object]:
     questions = [json.loads(line)["question"] for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
     briefs = sorted(json.loads((args.index / "manifest.json").read_text(encoding="utf-8"))["documents"])
+    inputs = ask_inputs(base, briefs)
     warm = Results()
     for q in questions[:5]:  # first requests load lazy state; not part of the figures
         user_budget = [1]
-        user(base, [q], briefs, time.monotonic() + 30, user_budget, 0, 0, warm)
+        user(base, [q], inputs, time.monotonic() + 30, user_budget, 0, 0, warm)
     samples: list[tuple[float, float]] = []
     load_before = os.getloadavg()[0]
     out = Results()
@@ -188,7 +206,7 @@ def run(args: argparse.Namespace, base: str, pid: int | None) -> dict[str, objec
     stop_at = start + args.duration
     budget = [args.requests]
     threads = [
-        threading.Thread(target=user, args=(base, questions, briefs, stop_at, budget, args.think, i, out), daemon=True)
+        threading.Thread(target=user, args=(base, questions, inputs, stop_at, budget, args.think, i, out), daemon=True)
         for i in range(args.users)
     ]
     for t in threads:

@@ -122,6 +122,13 @@ def test_the_guard_refuses_url_fetches_and_huge_bodies_before_gradio_sees_them()
     assert called == ["/gradio_api/upload", "/gradio_api/call/ask"], "refused requests never reach Gradio"
 
 
+def _ask_data(client: httpx.Client, question: object) -> list:
+    """/ask's inputs filled by name from the server's API description: the question, no history, 10 passages, every brief."""
+    params = client.get("/gradio_api/info").json()["named_endpoints"]["/ask"]["parameters"]
+    known = {"question": question, "history": [], "top_k": 10, "briefs": BRIEFS}
+    return [known.get(p["parameter_name"], p.get("parameter_default")) for p in params]
+
+
 def _call(client: httpx.Client, data: list) -> tuple[int, str, str]:
     """(HTTP status, final event, its data) of one /ask call through Gradio's HTTP API."""
     r = client.post("/gradio_api/call/ask", json={"data": data})
@@ -143,7 +150,7 @@ text = st.text(st.characters(exclude_categories=("Cs",)), max_size=400)
 @example(question="\x00\x1b[2J")
 def test_any_question_through_the_api_gets_a_reply_never_a_500(server, question: str):
     client, _ = server
-    status, event, payload = _call(client, [question, [], 10, BRIEFS])
+    status, event, payload = _call(client, _ask_data(client, question))
     assert status == 200 and event == "complete", (status, event, payload[:200])
     reply = json.loads(payload)[0][-1]
     assert reply["role"] == "assistant"
@@ -176,7 +183,7 @@ def test_malformed_api_calls_are_refused_without_a_500(server, data):
 
 def test_oversized_and_broken_bodies_are_refused_without_a_500(server):
     client, _ = server
-    r = client.post("/gradio_api/call/ask", json={"data": ["why " * 400_000, [], 10, BRIEFS]})
+    r = client.post("/gradio_api/call/ask", json={"data": _ask_data(client, "why " * 400_000)})
     assert r.status_code == 413
     for body in (b"not json", b'{"data": "x"}', b"[1, 2]", b"\xff\xfe"):
         r = client.post("/gradio_api/call/ask", content=body, headers={"content-type": "application/json"})
