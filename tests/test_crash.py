@@ -19,7 +19,7 @@ import pytest
 
 from ragbot.corpus import corpus_state
 from ragbot.errors import RagbotError
-from ragbot.index import MANIFEST, build_index, diff_corpus, load_index, read_manifest
+from ragbot.index import MANIFEST, build_index, diff_corpus, load_index, read_manifest, remove_leftovers
 from ragbot.settings import Settings
 
 
@@ -113,3 +113,19 @@ def test_every_damaged_index_file_is_caught_on_load_with_the_way_out(tmp_path: P
             with pytest.raises(RagbotError, match=r"corrupted.*ragbot index --rebuild|manifest") as caught:
                 load_index(case)
             assert "\n" not in str(caught.value)
+
+
+def test_an_up_to_date_index_sheds_what_a_killed_build_left(tmp_path: Path, embedder):
+    """A build killed after its manifest switch leaves the old files; the next build or `ragbot index` clears them."""
+    settings = Settings(corpus_dir=_tiny_corpus(tmp_path / "corpus"), index_dir=tmp_path / "index")
+    build_index(settings, embedder, progress=False, log=lambda _m: None)
+    strays = ["passages-20200101T000000-aaaaaa.json", "vectors-20200101T000000-aaaaaa.faiss", ".sentences-x.npy.1234abcd.tmp"]
+    for name in strays:
+        (settings.index_dir / name).write_bytes(b"left by a killed build")
+    _, changes = build_index(settings, embedder, progress=False, log=lambda _m: None)
+    assert not changes.stale
+    assert not any((settings.index_dir / name).exists() for name in strays)
+    (settings.index_dir / strays[0]).write_bytes(b"again")
+    remove_leftovers(settings.index_dir)  # what `ragbot index` does when nothing changed
+    assert not (settings.index_dir / strays[0]).exists()
+    assert load_index(settings.index_dir).passages

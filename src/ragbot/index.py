@@ -232,6 +232,7 @@ def build_index(
         # The old index is needed only to keep unchanged documents' vectors, or to return it as is.
         old = load_index(directory) if manifest is not None and not changes.full_rebuild else None
         if old is not None and not changes.stale:
+            _remove_stale(directory, {a["file"] for a in old.manifest["artifacts"].values()})  # a build killed after its switch
             return old, changes
         keep = set() if changes.full_rebuild or old is None else set(changes.unchanged)
         todo = sorted(set(state) - keep)
@@ -353,6 +354,18 @@ def _write(
     _remove_stale(directory, set(names.values()))
     index.manifest = manifest
     return index
+
+
+def remove_leftovers(directory: Path) -> None:
+    """Delete what killed builds left in an index folder, unless a build is running (it cleans up when it ends)."""
+    manifest = read_manifest(directory)
+    if manifest is None:
+        return
+    try:
+        with _build_lock(directory):
+            _remove_stale(directory, {a["file"] for a in manifest["artifacts"].values()})
+    except RagbotError:
+        pass
 
 
 def _remove_stale(directory: Path, keep: set[str]) -> None:
