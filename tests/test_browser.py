@@ -143,6 +143,18 @@ def test_html_and_script_in_a_document_render_as_text(page):
     assert page.evaluate("() => window.__pwned") is None
 
 
+def test_html_script_and_markdown_in_a_question_render_as_text(page):
+    question = (
+        'Malacca <img src=x onerror="window.__pwned=1"> <b>bold</b> <script>window.__pwned=1</script> '
+        "**star** [link](javascript:window.__pwned=1) ![pic](http://127.0.0.1:9/p.png) energy share?"
+    )
+    ask(page, question)
+    shown = page.locator("[data-testid='user']").last
+    assert shown.inner_text().strip() == question, "the question is shown exactly as typed"
+    assert shown.locator("img, b, strong, a, script").count() == 0, "no element is made from the question"
+    assert page.evaluate("() => window.__pwned") is None
+
+
 def test_upload_a_brief_then_ask_about_it_and_remove_it(page, site):
     _, _env, root = site
     brief = root / "Reef survey 2026.md"

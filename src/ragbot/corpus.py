@@ -336,8 +336,10 @@ def pdf_text(data: bytes, name: str) -> str:
 
     try:
         pages = [page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages]
-    except (PdfReadError, ValueError, KeyError, OSError) as exc:
+    except PdfReadError as exc:
         raise RagbotError(f"{name} is not a readable PDF ({exc})") from None
+    except Exception as exc:  # a damaged PDF also raises TypeError, AttributeError, pypdf's LimitReachedError...
+        raise RagbotError(f"{name} is not a readable PDF ({type(exc).__name__})") from None
     return "\n\n".join(p.strip() for p in pages if p.strip())
 
 

@@ -121,6 +121,12 @@ def read_manifest(directory: Path) -> dict[str, Any] | None:
     return manifest
 
 
+def _manifest_sha256(manifest: dict[str, Any]) -> str:
+    """The manifest's own checksum: sha256 of its canonical JSON without this field."""
+    body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
@@ -139,6 +145,8 @@ def load_index(directory: Path) -> Index:
             f"index in {directory}/ has format {manifest.get('format_version')}, this ragbot reads {FORMAT_VERSION}; "
             "run `ragbot index --rebuild`"
         )
+    if manifest.get("manifest_sha256", _manifest_sha256(manifest)) != _manifest_sha256(manifest):  # older manifests have none
+        raise RagbotError(f"index manifest {directory / MANIFEST} is corrupted (checksum mismatch); run `ragbot index --rebuild`")
     paths = {}
     for kind, art in manifest["artifacts"].items():
         path = directory / art["file"]
@@ -224,6 +232,7 @@ def build_index(
         # The old index is needed only to keep unchanged documents' vectors, or to return it as is.
         old = load_index(directory) if manifest is not None and not changes.full_rebuild else None
         if old is not None and not changes.stale:
+            _remove_stale(directory, {a["file"] for a in old.manifest["artifacts"].values()})  # a build killed after its switch
             return old, changes
         keep = set() if changes.full_rebuild or old is None else set(changes.unchanged)
         todo = sorted(set(state) - keep)
@@ -340,10 +349,23 @@ def _write(
         "documents": documents,
         "artifacts": {kind: {"file": name, "sha256": _sha256(directory / name)} for kind, name in names.items()},
     }
+    manifest["manifest_sha256"] = _manifest_sha256(manifest)  # a flipped bit in the manifest itself is caught too
     atomic_write(directory / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False).encode("utf-8"))  # the commit point
     _remove_stale(directory, set(names.values()))
     index.manifest = manifest
     return index
+
+
+def remove_leftovers(directory: Path) -> None:
+    """Delete what killed builds left in an index folder, unless a build is running (it cleans up when it ends)."""
+    manifest = read_manifest(directory)
+    if manifest is None:
+        return
+    try:
+        with _build_lock(directory):
+            _remove_stale(directory, {a["file"] for a in manifest["artifacts"].values()})
+    except RagbotError:
+        pass
 
 
 def _remove_stale(directory: Path, keep: set[str]) -> None:
@@ -351,5 +373,5 @@ def _remove_stale(directory: Path, keep: set[str]) -> None:
     for path in directory.iterdir():
         if path.name in keep or path.name in (MANIFEST, ".lock") or path.name.startswith("README"):
             continue
-        if path.name.startswith(("passages-", "vectors-", "sentences-", f".{MANIFEST}.")):
+        if path.name.lstrip(".").startswith(("passages-", "vectors-", "sentences-", f"{MANIFEST}.")):  # "." : temp files of a killed write
             path.unlink(missing_ok=True)

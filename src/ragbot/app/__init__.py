@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
+from ragbot.app import concurrency
+from ragbot.app.guard import Guard
 from ragbot.app.page import CSS, build_app
 from ragbot.app.render import render_document, render_sources
 from ragbot.chain import Pipeline
@@ -40,11 +42,18 @@ def serve(settings: Settings) -> None:
     warning = exposure_warning(settings.host, login)
     if warning:
         print(warning, file=sys.stderr)
+    from starlette.middleware import Middleware
+
+    if concurrency.BLAS_THREADS:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(concurrency.BLAS_THREADS, user_api="blas")
     pipeline = Pipeline.load(settings)
     app = build_app(pipeline, Store(settings.store_path))
     print(f"ragbot: serving on http://{settings.host}:{settings.port}", file=sys.stderr)
     try:
-        app.queue(default_concurrency_limit=4).launch(
+        # Limits measured with bench/load.py (see ragbot/app/concurrency.py); a bounded queue keeps memory bounded under overload.
+        concurrency.with_queue(app).launch(
             server_name=settings.host,
             server_port=settings.port,
             show_error=False,
@@ -52,6 +61,8 @@ def serve(settings: Settings) -> None:
             css=CSS,
             max_file_size=f"{settings.max_upload_mb}mb",  # larger uploads are refused before they reach ragbot
             auth=login,
+            app_kwargs={"middleware": [Middleware(Guard)]},  # no fetching URLs for clients, no huge bodies (ragbot/app/guard.py)
+            state_session_capacity=concurrency.SESSION_CAPACITY,
         )
     except OSError as exc:
         raise RagbotError(f"cannot serve on {settings.host}:{settings.port}: {exc}") from None

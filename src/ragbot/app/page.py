@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import html
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ragbot.app.concurrency import ASK_GROUP, LLM_GROUP, LLM_LIMIT
 from ragbot.app.quiz_tab import build_quiz_tab
-from ragbot.app.render import HIT_ID, SOURCES_PLACEHOLDER, VIEWER_PLACEHOLDER, link_markers, render_document, render_sources
+from ragbot.app.render import HIT_ID, SOURCES_PLACEHOLDER, VIEWER_PLACEHOLDER, answer_markdown, as_text, render_document, render_sources
 from ragbot.chain import Pipeline
 from ragbot.citations import Answer
 from ragbot.corpus import add_document, decode, remove_document
@@ -72,18 +72,21 @@ def brief_choices(pipeline: Pipeline) -> list[tuple[str, str]]:
 
 
 def chat_turn(answer: Answer, written: str = "", pending: bool = False) -> list[dict[str, Any]]:
-    """The user's message and the answer as chat messages; while a written answer is pending, the preview and its text so far."""
+    """The user's message and the answer as chat messages; while a written answer is pending, the quotes and its text so far.
+
+    Questions, answers and generated text are shown as text: no HTML or markdown from them is rendered.
+    """
     lines = []
     if answer.standalone:
-        lines.append(f"*Understood as: {html.escape(answer.standalone)}*\n")
-    lines.append(link_markers(answer.text))
+        lines.append(f"*Understood as:* {as_text(answer.standalone)}\n")
+    lines.append(answer_markdown(answer.text))
     if pending:
-        lines.append(f"\n✍️ *Writing an answer…* {html.escape(written)}")
+        lines.append(f"\n✍️ *Writing an answer…* {as_text(written)}")
     if answer.dropped:
         lines.append(f"\n*{len(answer.dropped)} written sentence(s) removed: no cited passage supports them.*")
     if answer.notice:
-        lines.append(f"\n⚠️ {html.escape(answer.notice)}")
-    return [{"role": "user", "content": answer.question}, {"role": "assistant", "content": "\n".join(x for x in lines if x)}]
+        lines.append(f"\n⚠️ {as_text(answer.notice)}")
+    return [{"role": "user", "content": as_text(answer.question)}, {"role": "assistant", "content": "\n".join(x for x in lines if x)}]
 
 
 def example_questions(pipeline: Pipeline) -> list[str]:
@@ -97,38 +100,12 @@ def build_app(pipeline: Pipeline, store: Store) -> Any:
 
     live = LivePipeline(pipeline)
 
-    def respond(
-        question: str, history: list[dict[str, Any]], turns: list[tuple[str, str]], top_k: int, briefs: list[str], engine: str
-    ) -> Iterator[tuple[Any, ...]]:
-        """Stream the answer: the extractive answer at once, then (LLM engine) the written one, then verified citations."""
-        current = live.with_engine(engine)
-        documents = current.index.documents
-        history = list(history or [])
-        no_sources = gr.Radio(choices=[], value=None)
-        if not briefs:
-            message = "⚠️ Choose at least one brief to search in Settings."
-            yield [*history, {"role": "assistant", "content": message}], SOURCES_PLACEHOLDER, question, None, no_sources, "", turns
-            return
-        docs = None if set(briefs) >= set(documents) else set(briefs)
-        answer: Answer | None = None
-        written = ""
-        try:
-            for event in current.stream(question, k=int(top_k), docs=docs, history=turns):
-                if isinstance(event, Answer):
-                    answer, written = event, ""
-                else:
-                    written += event
-                if answer is not None:
-                    pending = current.engine.name == "llm" and answer.engine != "llm" and not answer.notice
-                    shown = [*history, *chat_turn(answer, written, pending)]
-                    yield shown, render_sources(answer, documents), "", None, no_sources, "", turns
-        except RagbotError as exc:
-            yield [*history, {"role": "assistant", "content": f"⚠️ {exc}"}], SOURCES_PLACEHOLDER, question, None, no_sources, "", turns
-            return
-        if answer is None:
-            return
-        history += chat_turn(answer)
-        turns = [*(turns or []), (answer.standalone or answer.question, answer.text)][-6:]
+    def scope(briefs: list[str], documents: dict[str, Any]) -> set[str] | None:
+        return None if set(briefs) >= set(documents) else set(briefs)
+
+    def settle(answer: Answer, history: list[dict[str, Any]], turns: list[tuple[str, str]], top_k: int, briefs: list[str]) -> tuple:
+        """The finished turn: chat, source cards, the record feedback refers to, the source picker and the conversation."""
+        documents = live.pipeline.index.documents
         last = {
             "question": answer.question,
             "answer": answer.text,
@@ -138,13 +115,68 @@ def build_app(pipeline: Pipeline, store: Store) -> Any:
                 "engine": answer.engine,
                 "top_k": int(top_k),
                 "briefs": sorted(briefs),
-                "retriever": current.settings.retriever,
+                "retriever": live.pipeline.settings.retriever,
             },
         }
         sources = [(f"[{c.n}] {c.passage.title}", c.passage.passage_id) for c in answer.citations]
         if answer.abstained:
             sources = [(f"closest: {h.passage.title}", h.passage.passage_id) for h in answer.retrieved[:3]]
-        yield history, render_sources(answer, documents), "", last, gr.Radio(choices=sources, value=None), "", turns
+        turns = [*(turns or []), (answer.standalone or answer.question, answer.text)][-6:]
+        picker = gr.Radio(choices=sources, value=None)
+        return [*history, *chat_turn(answer)], render_sources(answer, documents), last, picker, turns
+
+    def respond(
+        question: str, history: list[dict[str, Any]], turns: list[tuple[str, str]], top_k: int, briefs: list[str], engine: str
+    ) -> tuple[Any, ...]:
+        """The quotes, at once (ASK_GROUP): retrieval and the extractive answer. With the LLM engine, `write` follows."""
+        current = live.with_engine("extractive")
+        history = list(history or [])
+        no_sources = gr.Radio(choices=[], value=None)
+        if not briefs:
+            message = "⚠️ Choose at least one brief to search in Settings."
+            return [*history, {"role": "assistant", "content": message}], SOURCES_PLACEHOLDER, question, None, no_sources, "", turns, None
+        try:
+            answer = current.ask(question, k=int(top_k), docs=scope(briefs, current.index.documents), history=turns)
+        except RagbotError as exc:
+            return (
+                [*history, {"role": "assistant", "content": f"⚠️ {exc}"}],
+                SOURCES_PLACEHOLDER,
+                question,
+                None,
+                no_sources,
+                "",
+                turns,
+                None,
+            )
+        if engine == "llm" and not answer.abstained:  # below the threshold the LLM engine abstains too: nothing to write
+            pending = {"question": answer.question, "history": history, "turns": turns}
+            shown = [*history, *chat_turn(answer, pending=True)]
+            return shown, render_sources(answer, current.index.documents), "", None, no_sources, "", turns, pending
+        chat_out, sources_out, last, picker, turns = settle(answer, history, turns, top_k, briefs)
+        return chat_out, sources_out, "", last, picker, "", turns, None
+
+    def write(pending: dict[str, Any] | None, top_k: int, briefs: list[str]) -> Iterator[tuple[Any, ...]]:
+        """The written answer (LLM_GROUP, one at a time), streamed under the quotes, then its verified citations."""
+        if not pending:
+            yield tuple(gr.skip() for _ in range(6))
+            return
+        current = live.with_engine("llm")
+        history, turns = pending["history"], pending["turns"]
+        preview: Answer | None = None
+        written = ""
+        try:
+            for event in current.stream(pending["question"], k=int(top_k), docs=scope(briefs, current.index.documents), history=turns):
+                if isinstance(event, Answer):
+                    if event.engine == "llm" or event.notice or preview is not None:
+                        yield (*settle(event, history, turns, top_k, briefs), None)
+                        return
+                    preview = event
+                    continue
+                written += event
+                if preview is not None:
+                    yield [*history, *chat_turn(preview, written, pending=True)], gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        except RagbotError as exc:
+            yield [*history, {"role": "assistant", "content": f"⚠️ {exc}"}], gr.skip(), None, gr.skip(), turns, None
 
     def open_source(passage_id: str | None) -> str:
         current = live.pipeline
@@ -299,12 +331,18 @@ def build_app(pipeline: Pipeline, store: Store) -> Any:
             with gr.Tab("Quiz") as quiz_tab:
                 build_quiz_tab(quiz_tab, lambda: live.pipeline, store)
 
-        outputs = [chat, sources, question, last_answer, source_pick, feedback_status, turns]
+        pending = gr.State(None)  # the question whose written answer is on its way
+        outputs = [chat, sources, question, last_answer, source_pick, feedback_status, turns, pending]
         inputs = [question, chat, turns, top_k, briefs, engine]
-        ask.click(respond, inputs, outputs, api_name="ask")
-        question.submit(respond, inputs, outputs, api_name=False)
+        written = [chat, sources, last_answer, source_pick, turns, pending]
+        # Quotes in ASK_GROUP (the Ask button and Enter share one limit); the written answer in LLM_GROUP, so a slow
+        # generation never holds up other users' questions (ragbot/app/concurrency.py).
+        for trigger, api in ((ask.click, "ask"), (question.submit, False)):
+            trigger(respond, inputs, outputs, api_name=api, concurrency_id=ASK_GROUP).then(
+                write, [pending, top_k, briefs], written, api_name=False, concurrency_id=LLM_GROUP, concurrency_limit=LLM_LIMIT
+            )
         clear.click(
-            lambda: ([], SOURCES_PLACEHOLDER, "", None, gr.Radio(choices=[], value=None), "", [], VIEWER_PLACEHOLDER),
+            lambda: ([], SOURCES_PLACEHOLDER, "", None, gr.Radio(choices=[], value=None), "", [], None, VIEWER_PLACEHOLDER),
             None,
             [*outputs, viewer],
             api_name=False,

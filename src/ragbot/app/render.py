@@ -26,6 +26,20 @@ def highlight(text: str, spans: tuple[tuple[int, int], ...] | list[tuple[int, in
     return "".join(out)
 
 
+_MARKDOWN_SYNTAX = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character: CommonMark lets each be escaped
+_MARKER = re.compile(r"(\[\d+\])")
+
+
+def as_text(text: str) -> str:
+    """Text for a markdown component (the chat) that shows exactly these characters: no HTML, links or images from it."""
+    return _MARKDOWN_SYNTAX.sub(r"\\\1", text)
+
+
+def answer_markdown(answer_text: str) -> str:
+    """The answer for the chat: its text shown as text (see as_text), each [n] a link to source card n."""
+    return "".join(link_markers(part) if _MARKER.fullmatch(part) else as_text(part) for part in _MARKER.split(answer_text))
+
+
 def link_markers(answer_text: str) -> str:
     """The answer for the chat (markdown): each [n] becomes a link to source card n."""
     return re.sub(r"\[(\d+)\]", lambda m: f"[[{m.group(1)}]](#rb-source-{m.group(1)})", answer_text)

@@ -1,0 +1,71 @@
+"""The page's queue: a slow event in the LLM group never holds up asks (retrieval-only requests) behind it."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from ragbot.app.concurrency import ASK_GROUP, ASK_LIMIT, LLM_GROUP, LLM_LIMIT, with_queue
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _result(client: httpx.Client, api: str, event_id: str) -> str:
+    return client.get(f"/gradio_api/call/{api}/{event_id}").text
+
+
+def _answered_within(futures: list, seconds: float) -> int:
+    deadline, n = time.monotonic() + seconds, 0
+    for f in futures:
+        with contextlib.suppress(TimeoutError):
+            n += "answer to" in f.result(timeout=max(0.0, deadline - time.monotonic()))
+    return n
+
+
+@pytest.mark.parametrize("slow_group", [LLM_GROUP, ASK_GROUP])
+def test_asks_flow_past_slow_generations_only_when_those_are_in_their_own_group(slow_group: str):
+    import gradio as gr
+
+    release = threading.Event()
+
+    def generate(question: str) -> str:  # stands for a slow LLM answer: holds its slot until released
+        release.wait(30)
+        return "generated"
+
+    with gr.Blocks() as app:
+        box, out = gr.Textbox(), gr.Textbox()
+        gr.Button().click(generate, box, out, api_name="generate", concurrency_id=slow_group,
+                          concurrency_limit=LLM_LIMIT if slow_group == LLM_GROUP else "default")  # fmt: skip
+        gr.Button().click(lambda q: f"answer to {q}", box, out, api_name="ask", concurrency_id=ASK_GROUP)
+    port = _port()
+    with_queue(app).launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client, ThreadPoolExecutor(24) as pool:
+            slow = [client.post("/gradio_api/call/generate", json={"data": ["q"]}).json()["event_id"] for _ in range(ASK_LIMIT + 2)]
+            slow_results = [pool.submit(_result, client, "generate", e) for e in slow]
+            time.sleep(0.5)  # the slow ones hold their slots
+            start = time.monotonic()
+            asks = [client.post("/gradio_api/call/ask", json={"data": [f"q{i}"]}).json()["event_id"] for i in range(10)]
+            done = [pool.submit(_result, client, "ask", e) for e in asks]
+            answered = _answered_within(done, 5)
+            waited = time.monotonic() - start
+            if slow_group == LLM_GROUP:
+                assert answered == 10 and waited < 5, f"{answered} of 10 asks answered in {waited:.1f} s behind generations"
+                assert not any(f.done() for f in slow_results), "the generations were still running meanwhile"
+            else:  # the same slow work in the asks' own group blocks them: what LLM_GROUP is for
+                assert answered < 10
+            release.set()
+            assert all("generated" in f.result(timeout=30) for f in slow_results)
+    finally:
+        release.set()
+        app.close()
