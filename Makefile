@@ -22,8 +22,9 @@ $(STAMP): pyproject.toml
 index: setup
 	$(BIN)/ragbot index
 
+# The page answers with the LLM engine: quotes at once, then a written, verified answer (README "Measured").
 run: index
-	$(BIN)/ragbot serve
+	$(BIN)/ragbot serve --engine llm
 
 # The browser tests drive Debian's Chromium (Playwright cannot download browsers here).
 browser:

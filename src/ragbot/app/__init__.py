@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 
 from ragbot.app import concurrency
 from ragbot.app.guard import Guard
@@ -36,6 +37,14 @@ def exposure_warning(host: str, login: tuple[str, str] | None) -> str | None:
     return f"ragbot: warning: serving on {host} without a login; anyone who can reach it can use it (set RAGBOT_USER and RAGBOT_PASSWORD)"
 
 
+def warm_llm(pipeline: Pipeline) -> None:
+    """Load the LLM before the first question; if it cannot load, say so once (answers fall back to quotes)."""
+    try:
+        getattr(pipeline.engine, "model", None)  # the property joins the model file and starts llama.cpp
+    except RagbotError as exc:
+        print(f"ragbot: the LLM did not load ({exc}); answers will be quotes", file=sys.stderr)
+
+
 def serve(settings: Settings) -> None:
     """Load the pipeline (refreshing the index if needed) and serve the page until interrupted."""
     login = login_from_environment()
@@ -49,6 +58,8 @@ def serve(settings: Settings) -> None:
 
         threadpool_limits(concurrency.BLAS_THREADS, user_api="blas")
     pipeline = Pipeline.load(settings)
+    if settings.engine == "llm":  # join the model file (first run) and start llama.cpp while the page comes up
+        threading.Thread(target=warm_llm, args=(pipeline,), daemon=True, name="warm-llm").start()
     app = build_app(pipeline, Store(settings.store_path))
     print(f"ragbot: serving on http://{settings.host}:{settings.port}", file=sys.stderr)
     try:
