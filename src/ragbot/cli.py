@@ -96,6 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--types", default="mcq,short,truefalse", help="comma-separated: mcq, short, truefalse (default: all)")
     g.add_argument("--seed", type=int, default=0, help="the same seed gives the same quiz (default 0)")
     g.add_argument("--out", type=Path, default=Path("quiz.json"), help="quiz file to write (default quiz.json)")
+    g.add_argument("--llm", action="store_true", help="have the LLM word fill-in-the-blanks as direct questions (each re-validated)")
     add_quiz_parsers(qsub, with_index)  # take, results
 
     s = sub.add_parser(
@@ -320,8 +321,17 @@ def cmd_quiz(args: argparse.Namespace) -> int:
     from ragbot.quiz.generate import generate
 
     types = tuple(t.strip() for t in args.types.split(",") if t.strip())
-    generated = generate(_pipeline(_settings(args)), n=args.n, types=types, docs=set(args.docs) if args.docs else None, seed=args.seed)
+    settings = _settings(args)
+    pipeline = _pipeline(settings)
+    generated = generate(pipeline, n=args.n, types=types, docs=set(args.docs) if args.docs else None, seed=args.seed)
     quiz = generated.quiz
+    if args.llm:
+        from ragbot.engines.llm import chat_model
+        from ragbot.quiz.phrase import phrase
+
+        quiz.questions, reworded = phrase(quiz.questions, pipeline, chat_model(settings, max_tokens=60))
+        print(f"the LLM reworded {reworded} of {len(quiz.questions)} questions (the others failed a check and keep their wording)",
+              file=sys.stderr)  # fmt: skip
     try:
         quiz.save(args.out)
     except OSError as exc:
