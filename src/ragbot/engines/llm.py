@@ -126,7 +126,8 @@ class LLMEngine:
 
     ``stream`` yields the extractive answer at once (a preview), then the written answer's text as
     it is generated, then the verified Answer. When no sentence scores the extractive threshold it
-    abstains without calling the model; when the model is down, the extractive answer stands.
+    abstains without calling the model. When the model is down, refuses, or writes nothing a passage
+    supports, the extractive answer stands, with a notice saying why.
     """
 
     name = "llm"
@@ -197,7 +198,11 @@ class LLMEngine:
         if answer.abstained:
             # The calibrated retrieval score says the briefs answer this; the bundled model often refuses
             # wrongly (on the eval set, most of its refusals were on answerable questions), so the quotes stand.
-            preview.notice = "The written answer was not supported by the passages; these are the best-matching quotes."
+            preview.notice = (
+                "The LLM found no answer in the passages; these are the best-matching quotes."
+                if says_abstain(text)
+                else "The written answer was not supported by the passages; these are the best-matching quotes."
+            )
             preview.dropped, answer = answer.dropped, preview
         answer.generated = text
         answer.timings_ms["generate"] = (time.perf_counter() - start) * 1000
