@@ -42,14 +42,16 @@ def wait_for(url: str, proc: subprocess.Popen[bytes], seconds: float = 120) -> N
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--question", default="What share of South Korea's energy supplies passes through the Malacca Strait?")
+    ap.add_argument("--question", default="What are the overall objectives of Korea's defence diplomacy in East Asia?")
     ap.add_argument("--out", type=Path, default=Path("docs/screenshot.png"))
+    ap.add_argument("--engine", default="llm", help="answer engine to show (default llm, as `make run` serves)")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
-    server = subprocess.Popen([sys.executable, "-m", "ragbot.cli", "serve", "--port", str(port)], env=os.environ.copy())
+    command = [sys.executable, "-m", "ragbot.cli", "serve", "--port", str(port), "--engine", args.engine]
+    server = subprocess.Popen(command, env=os.environ.copy())
     try:
         wait_for(url, server)
         with sync_playwright() as pw:
@@ -59,6 +61,11 @@ def main() -> None:
             page.get_by_label("Question").fill(args.question)
             page.get_by_role("button", name="Ask", exact=True).click()
             page.locator(".rb-card").first.wait_for(timeout=60_000)
+            page.wait_for_function(  # the written answer (LLM engine) has replaced "Writing an answer…"
+                "() => { const b = [...document.querySelectorAll(\"[data-testid='bot']\")].pop();"
+                " return b && !b.innerText.includes('Writing'); }",
+                timeout=300_000,
+            )
             page.locator("#rb-source-pick label").first.click()  # open the first source in its brief
             page.locator("#rb-hit").wait_for(timeout=30_000)
             page.wait_for_timeout(1500)  # the scroll to the passage runs after the viewer renders
