@@ -64,6 +64,7 @@ def test_json_result_has_the_documented_shape(pipeline):
         "citations",
         "dropped",
         "notice",
+        "generated",
         "retrieved",
         "timings_ms",
     }

@@ -173,6 +173,8 @@ def test_a_damaged_pdf_is_added_as_text_or_refused_clearly(edits: list[tuple[int
 @example(name="/absolute/path/brief.md", data=b"Text.\n")
 @example(name="..\\..\\windows\\win.ini.txt", data=b"Text.\n")
 @example(name="brief.pdf", data=b"%PDF-1.4\n")
+@example(name="\n.exe", data=b"x")  # a control character in a name once made the error two lines
+@example(name="a\r\nb.txt", data=b"\xff\xfe")
 def test_any_upload_stays_in_the_corpus_folder_or_is_refused(name: str, data: bytes):
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -337,7 +337,7 @@ def pdf_text(data: bytes, name: str) -> str:
     try:
         pages = [page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages]
     except PdfReadError as exc:
-        raise RagbotError(f"{name} is not a readable PDF ({exc})") from None
+        raise RagbotError(f"{name} is not a readable PDF ({' '.join(str(exc).split())})") from None
     except Exception as exc:  # a damaged PDF also raises TypeError, AttributeError, pypdf's LimitReachedError...
         raise RagbotError(f"{name} is not a readable PDF ({type(exc).__name__})") from None
     return "\n\n".join(p.strip() for p in pages if p.strip())
@@ -346,13 +346,14 @@ def pdf_text(data: bytes, name: str) -> str:
 def add_document(folder: Path, name: str, data: bytes, max_bytes: int) -> str:
     """Check an uploaded brief and save it into the corpus folder atomically; returns its doc_id."""
     suffix = Path(name).suffix.lower()
+    shown = "".join(c if c.isprintable() else "?" for c in Path(name).name)[:120]  # errors stay one line
     if suffix not in UPLOAD_SUFFIXES:
-        raise RagbotError(f"{Path(name).name}: only {', '.join(UPLOAD_SUFFIXES)} files can be added")
+        raise RagbotError(f"{shown}: only {', '.join(UPLOAD_SUFFIXES)} files can be added")
     if len(data) > max_bytes:
-        raise RagbotError(f"{Path(name).name} is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
-    text = pdf_text(data, Path(name).name) if suffix == ".pdf" else decode(data, Path(name))
+        raise RagbotError(f"{shown} is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
+    text = pdf_text(data, shown) if suffix == ".pdf" else decode(data, Path(shown))
     if not any(b.kind == "paragraph" for b in parse_blocks(text)):
-        raise RagbotError(f"{Path(name).name} has no text to index")
+        raise RagbotError(f"{shown} has no text to index")
     target = folder / safe_filename(name, ".txt" if suffix == ".pdf" else suffix)
     if target.exists():
         raise RagbotError(f"{target.name} is already in the library; remove it first to replace it")
