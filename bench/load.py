@@ -33,18 +33,11 @@ from pathlib import Path
 
 import httpx
 
+from ragbot.evaluation.metrics import percentile
+
 ROOT = Path(__file__).resolve().parents[1]
 MAX_USERS = 200
 REQUEST_TIMEOUT = 60.0
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    pos = (len(ordered) - 1) * q
-    lo, hi = int(pos), min(int(pos) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
 def check_loopback(url: str) -> None:
