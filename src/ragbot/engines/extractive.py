@@ -75,7 +75,10 @@ class ExtractiveEngine:
         return scored
 
     def run(self, retrieval: Retrieval) -> Answer:
-        scored = self.score_sentences(retrieval)
+        return self.answer(retrieval, self.score_sentences(retrieval))
+
+    def answer(self, retrieval: Retrieval, scored: list[ScoredSentence]) -> Answer:
+        """The answer from sentences already scored (best first) by ``score_sentences``."""
         if not scored or scored[0].score < self.threshold:
             return Answer(retrieval.question, ABSTAIN_TEXT, True, [], retrieval.hits)
         best = scored[0].score

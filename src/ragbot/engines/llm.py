@@ -22,7 +22,7 @@ from typing import Any
 
 from ragbot.chunking import Passage
 from ragbot.citations import ABSTAIN_TEXT, Answer, CitationVerifier, says_abstain
-from ragbot.engines.extractive import ExtractiveEngine
+from ragbot.engines.extractive import ExtractiveEngine, ScoredSentence
 from ragbot.errors import RagbotError
 from ragbot.index import Index
 from ragbot.models import Encoder, count_tokens, resolve_llm_path
@@ -151,11 +151,11 @@ class LLMEngine:
                 self._model = chat_model(self.settings)
             return self._model
 
-    def evidence(self, retrieval: Retrieval) -> list[Evidence]:
+    def evidence(self, retrieval: Retrieval, scored: list[ScoredSentence] | None = None) -> list[Evidence]:
         """The top-scoring sentences that fit the prompt budget, grouped by passage (best passage first)."""
         budget = self.settings.llm_context_tokens
         chosen: dict[int, list[tuple[int, int]]] = {}
-        for s in self.extractive.score_sentences(retrieval):
+        for s in self.extractive.score_sentences(retrieval) if scored is None else scored:
             passage = self.index.passages[s.passage_row]
             cost = count_tokens(passage.text[slice(*s.span)]) + (8 if s.passage_row not in chosen else 0)
             if cost > budget:
@@ -172,13 +172,14 @@ class LLMEngine:
 
     def stream(self, retrieval: Retrieval) -> Iterator[str | Answer]:
         start = time.perf_counter()
-        preview = self.extractive.run(retrieval)
+        scored = self.extractive.score_sentences(retrieval)
+        preview = self.extractive.answer(retrieval, scored)
         if preview.abstained:  # nothing retrieved scores the calibrated threshold: no need to ask the model
             preview.engine = self.name
             yield preview
             return
         yield preview
-        evidence = self.evidence(retrieval)
+        evidence = self.evidence(retrieval, scored)
         text, first_token = "", None
         try:
             for chunk in self.model.stream(self.messages(retrieval.question, evidence)):
