@@ -157,7 +157,7 @@ class CitationVerifier:
     or dropped when none does.
     """
 
-    def __init__(self, encoder: Encoder, threshold: float = 0.6) -> None:
+    def __init__(self, encoder: Encoder, threshold: float = 0.55) -> None:
         if not 0.0 < threshold <= 1.0:
             raise ValueError(f"support threshold must be in (0, 1], got {threshold}")
         self.encoder, self.threshold = encoder, threshold
