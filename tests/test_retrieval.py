@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from ragbot.retrieval import BM25, tokenize
+from ragbot.retrieval import BM25, Retriever, tokenize
 
 # Questions in a user's words, with a phrase of the passage that answers them.
 KNOWN = [
@@ -47,3 +47,13 @@ def test_document_filter_and_k(pipeline):
     only = "2013-12_rsis_south-korea-defence-diplomacy-east-asia.txt"
     hits = pipeline.retriever.run("defence cooperation with ASEAN", k=7, docs={only}).hits
     assert len(hits) == 7 and {h.passage.doc_id for h in hits} == {only}
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.3])
+def test_a_hybrid_passage_scores_its_best_sentence_plus_its_second_best_and_its_cosine(pipeline, weight):
+    settings = pipeline.settings.model_copy(update={"second_sentence_weight": weight})
+    retriever = Retriever(pipeline.index, pipeline.encoder, settings)
+    hits = retriever.run("Why might peace cooperation work better than security cooperation for ASEAN and Korea?", k=5).hits
+    for h in hits:
+        best, second = sorted(h.sentence_scores, reverse=True)[:2] if len(h.sentence_scores) > 1 else (h.sentence_scores[0], 0.0)
+        assert h.score == pytest.approx(best + weight * second + settings.passage_weight * h.dense, abs=1e-5)

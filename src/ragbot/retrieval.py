@@ -89,7 +89,8 @@ class Retrieval:
 class Retriever:
     """Ranks an index's passages for a question: dense, BM25, or hybrid.
 
-    Hybrid scores each candidate passage by its best sentence, where a sentence scores its
+    Hybrid scores each candidate passage by its best sentence (plus ``second_sentence_weight``
+    times its second best), where a sentence scores its
     cosine similarity to the question plus ``lexical_weight`` times the share of the question's
     terms (weighted by BM25 IDF; a word the corpus never uses weighs most) found in the sentence
     and, times ``context_weight``, in the whole passage; ``passage_weight`` times the passage's
@@ -131,7 +132,9 @@ class Retriever:
         else:
             score = np.full(n, -np.inf)
             for i in self._candidates(dense, lexical):
-                score[i] = float(sentences(i).max()) + self.settings.passage_weight * float(dense[i])
+                best_two = np.sort(sentences(i))[-2:][::-1]
+                support = float(best_two[0]) + (self.settings.second_sentence_weight * float(best_two[1]) if len(best_two) > 1 else 0.0)
+                score[i] = support + self.settings.passage_weight * float(dense[i])
         if docs:
             score[~np.isin(self._doc_of, list(docs))] = -np.inf
         order = [i for i in np.argsort(-score, kind="stable")[:k] if np.isfinite(score[i])]

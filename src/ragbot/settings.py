@@ -42,6 +42,7 @@ class Settings(BaseModel):
     lexical_weight: float = Field(1.0, ge=0.0, description="hybrid: weight of question-term coverage against cosine similarity")
     context_weight: float = Field(1.0, ge=0.0, description="hybrid: weight of the whole passage's term coverage in each sentence's")
     passage_weight: float = Field(1.0, ge=0.0, description="hybrid: weight of the passage's own cosine similarity")
+    second_sentence_weight: float = Field(0.3, ge=0.0, le=1.0, description="hybrid: weight of a passage's second-best sentence")
     candidates: int = Field(100, ge=1, le=10_000, description="hybrid: passages taken from each of dense and BM25 for sentence scoring")
     bm25_k1: float = Field(1.2, gt=0.0)
     bm25_b: float = Field(0.75, ge=0.0, le=1.0)

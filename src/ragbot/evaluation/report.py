@@ -113,6 +113,7 @@ _SHOWN_SETTINGS = (
     "lexical_weight",
     "context_weight",
     "passage_weight",
+    "second_sentence_weight",
     "answer_passages",
     "abstain_threshold",
 )
