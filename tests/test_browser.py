@@ -89,12 +89,18 @@ def test_the_llm_answer_streams_after_the_quotes_and_a_follow_up_is_rewritten(pa
     bot = page.locator("[data-testid='bot']").last
     bot.get_by_text("Writing an answer").wait_for(timeout=60_000)  # the quotes are shown while the model writes
     assert "90 per cent" in bot.inner_text() and page.locator(".rb-card").count() >= 1
+    # A second question while the answer is written is refused (it would be drawn over), and kept in the box.
+    page.get_by_label("Question").fill("Who wrote the Fulcrum article?")
+    page.get_by_label("Question").press("Enter")
+    page.get_by_text("A written answer is still on its way").wait_for(timeout=10_000)
     page.wait_for_function(
         "() => { const b = [...document.querySelectorAll(\"[data-testid='bot']\")].pop(); return b && !b.innerText.includes('Writing'); }",
         timeout=180_000,
     )
     final = page.locator("[data-testid='bot']").last.inner_text()
     assert "[1]" in final, final
+    assert page.locator("[data-testid='user']").count() == 1
+    assert page.get_by_label("Question").input_value() == "Who wrote the Fulcrum article?"
     page.get_by_label("Question").fill("and which sea routes are those?")
     page.get_by_role("button", name="Ask", exact=True).click()
     page.get_by_text("Understood as:").wait_for(timeout=180_000)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ CSS = """
 .rb-text mark, .rb-doc-text mark {background: #fde68a; color: inherit; padding: 0 1px;}
 .rb-empty {color: var(--body-text-color-subdued);}
 """
+WRITING_MESSAGE = "A written answer is still on its way: ask again when it is done, or press Clear."
 SCROLL_TO_HIT = f"() => {{ const el = document.getElementById('{HIT_ID}'); if (el) el.scrollIntoView({{block: 'center'}}); }}"
 
 
@@ -126,9 +128,18 @@ def build_app(pipeline: Pipeline, store: Store) -> Any:
         return [*history, *chat_turn(answer)], render_sources(answer, documents), last, picker, turns
 
     def respond(
-        question: str, history: list[dict[str, Any]], turns: list[tuple[str, str]], top_k: int, briefs: list[str], engine: str
+        question: str,
+        history: list[dict[str, Any]],
+        turns: list[tuple[str, str]],
+        top_k: int,
+        briefs: list[str],
+        engine: str,
+        pending: dict[str, Any] | None,
     ) -> tuple[Any, ...]:
         """The quotes, at once (ASK_GROUP): retrieval and the extractive answer. With the LLM engine, `write` follows."""
+        if pending and time.monotonic() - pending["since"] < live.pipeline.settings.llm_timeout + 30:
+            # The written answer redraws this chat as it streams: a second question now would be drawn over.
+            raise gr.Error(WRITING_MESSAGE, title="Still writing", print_exception=False)
         current = live.with_engine("extractive")
         history = list(history or [])
         no_sources = gr.Radio(choices=[], value=None)
@@ -149,7 +160,7 @@ def build_app(pipeline: Pipeline, store: Store) -> Any:
                 None,
             )
         if engine == "llm" and not answer.abstained:  # below the threshold the LLM engine abstains too: nothing to write
-            pending = {"question": answer.question, "history": history, "turns": turns}
+            pending = {"question": answer.question, "history": history, "turns": turns, "since": time.monotonic()}
             shown = [*history, *chat_turn(answer, pending=True)]
             return shown, render_sources(answer, current.index.documents), "", None, no_sources, "", turns, pending
         chat_out, sources_out, last, picker, turns = settle(answer, history, turns, top_k, briefs)
@@ -333,19 +344,23 @@ def build_app(pipeline: Pipeline, store: Store) -> Any:
 
         pending = gr.State(None)  # the question whose written answer is on its way
         outputs = [chat, sources, question, last_answer, source_pick, feedback_status, turns, pending]
-        inputs = [question, chat, turns, top_k, briefs, engine]
+        inputs = [question, chat, turns, top_k, briefs, engine, pending]
         written = [chat, sources, last_answer, source_pick, turns, pending]
         # Quotes in ASK_GROUP (the Ask button and Enter share one limit); the written answer in LLM_GROUP, so a slow
         # generation never holds up other users' questions (ragbot/app/concurrency.py).
-        for trigger, api in ((ask.click, "ask"), (question.submit, False)):
-            trigger(respond, inputs, outputs, api_name=api, concurrency_id=ASK_GROUP).then(
+        # `success`: a refused question (still writing) or a failed one starts no generation.
+        writes = [
+            trigger(respond, inputs, outputs, api_name=api, concurrency_id=ASK_GROUP).success(
                 write, [pending, top_k, briefs], written, api_name=False, concurrency_id=LLM_GROUP, concurrency_limit=LLM_LIMIT
             )
+            for trigger, api in ((ask.click, "ask"), (question.submit, False))
+        ]
         clear.click(
             lambda: ([], SOURCES_PLACEHOLDER, "", None, gr.Radio(choices=[], value=None), "", [], None, VIEWER_PLACEHOLDER),
             None,
             [*outputs, viewer],
             api_name=False,
+            cancels=writes,
         )
         source_pick.change(open_source, source_pick, viewer, api_name=False).then(None, None, None, js=SCROLL_TO_HIT)
         up.click(lambda c, last: give_feedback(1, c, last), [comment, last_answer], [feedback_status, comment], api_name=False)
