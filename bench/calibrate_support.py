@@ -10,7 +10,7 @@ Prints, per threshold, key-fact recall, citation support and precision, false ab
 written sentences were dropped, and how many answers fell back to the quotes; suggests the
 threshold with the best harmonic mean of key-fact recall and citation precision (the lowest on a tie).
 
-    .venv/bin/python bench/calibrate_support.py RESULTS_DIR [--dataset eval/briefs_qa.jsonl]
+    .venv/bin/python bench/calibrate_support.py RESULTS_DIR [--dataset eval/briefs_qa.jsonl] [--threshold T ...]
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("results", type=Path, help="a `ragbot eval --engine llm` output folder")
     ap.add_argument("--dataset", type=Path, default=Path("eval/briefs_qa.jsonl"))
+    ap.add_argument("--threshold", type=float, action="append", help="a threshold to try (repeatable; default: a sweep)")
     args = ap.parse_args()
     settings = Settings.load(engine="llm")
     base = Pipeline.load(settings, refresh=False)
@@ -64,7 +65,7 @@ def main() -> None:
     print(f"{len(same)} questions replayed, {skipped} skipped (retrieval differs from the saved run)")
     print("threshold  key_facts  support  precision  false_abstain  dropped_sentences  fallbacks")
     best: tuple[float, float] | None = None
-    for threshold in THRESHOLDS:
+    for threshold in args.threshold or THRESHOLDS:
         tuned = settings.model_copy(update={"support_threshold": threshold})
         engine = LLMEngine(base.index, base.encoder, tuned, model=replay)
         pipeline = Pipeline(tuned, base.index, base.encoder, engine)

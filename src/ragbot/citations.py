@@ -10,7 +10,7 @@ import numpy as np
 
 from ragbot.chunking import Passage, split_sentences
 from ragbot.models import Encoder
-from ragbot.retrieval import Hit, tokenize
+from ragbot.retrieval import _STOPWORDS, Hit, tokenize
 
 ABSTAIN_TEXT = "The briefs don't say."
 MARKER = re.compile(r"\s*\[(\d+)\]")
@@ -134,6 +134,41 @@ def split_claims(text: str) -> list[tuple[str, list[int]]]:
     return claims
 
 
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_NAME = re.compile(r"[A-Z][\w’'-]*")
+
+
+def _words(text: str) -> set[str]:
+    """Lower-case word and number pieces, with a plural or possessive "s" folded (hyphens and apostrophes split)."""
+    pieces = re.findall(r"[a-z]+|\d+(?:\.\d+)?", re.sub(r"(?<=\d),(?=\d{3})", "", text.lower()))
+    return {w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in pieces}
+
+
+def new_facts(claim: str, known: str) -> list[str]:
+    """The claim's numbers and names that ``known`` never mentions: what a model invented rather than read.
+
+    A name is a capitalised word after the claim's first; stopwords are not names, and a demonym
+    counts as found when its stem begins a known word ("Chinese" for "China", "Asian" for "Asia").
+    """
+    vocabulary = _words(known)
+    missing = []
+    for number in _NUMBER.findall(claim):
+        if not _words(number) <= vocabulary:
+            missing.append(number)
+    for match in _NAME.finditer(claim):
+        if match.start() == 0:
+            continue
+        for word in _words(match.group()) - _STOPWORDS:
+            if word.isalpha() and word not in vocabulary and not _demonym_of_known(word, vocabulary):
+                missing.append(word)
+    return missing
+
+
+def _demonym_of_known(word: str, vocabulary: set[str]) -> bool:
+    stems = [word[: -len(end)] for end in ("ese", "ian", "an", "n") if word.endswith(end) and len(word) - len(end) >= 4]
+    return any(v.startswith(stem) for stem in stems for v in vocabulary)
+
+
 @dataclass(frozen=True)
 class Support:
     score: float  # (cosine to the best sentence + share of the claim's terms found in the passage) / 2
@@ -168,22 +203,30 @@ class CitationVerifier:
         coverage = len(claim_terms & set(tokenize(passage.text))) / len(claim_terms) if claim_terms else 0.0
         return Support(float(sims[best] + coverage) / 2, passage.sentences[best])
 
-    def run(self, text: str, numbered: list[Passage], sentence_vectors: list[np.ndarray]) -> Verified:
-        """The answer rebuilt from its supported sentences, each with a verified marker."""
+    def run(self, text: str, numbered: list[Passage], sentence_vectors: list[np.ndarray], question: str = "") -> Verified:
+        """The answer rebuilt from its supported sentences, each with a verified marker.
+
+        A passage supports a sentence only if, besides reaching the threshold, it holds every number
+        and name the sentence gives (with the question, the passages the sentence cites, and the
+        documents' titles and file names): a sentence that reads like a passage but swaps in a year
+        or a place from elsewhere is not supported.
+        """
         claims = split_claims(text)
         if not claims:
             return Verified("", [], [], [])
         vectors = self.encoder.encode([c for c, _ in claims])
+        head = "\n".join([question, *(f"{p.doc_id} {p.title} {p.section or ''}" for p in numbered)])
         kept: list[tuple[str, Passage, tuple[int, int]]] = []
         dropped: list[str] = []
         for (claim, cited), vector in zip(claims, vectors, strict=True):
             terms = set(tokenize(claim))
             scores = {n: self.support(vector, terms, numbered[n - 1], sentence_vectors[n - 1]) for n in range(1, len(numbered) + 1)}
             valid = [n for n in dict.fromkeys(cited) if n in scores]  # a marker pointing to no passage is removed
-            chosen = max(valid, key=lambda n: scores[n].score, default=None)
-            if chosen is None or scores[chosen].score < self.threshold:
-                chosen = max(scores, key=lambda n: scores[n].score, default=None)  # re-cite to the best supporting passage
-            if chosen is None or scores[chosen].score < self.threshold:
+            context = "\n".join([head, *(numbered[n - 1].text for n in valid)])
+            supported = [n for n in scores if scores[n].score >= self.threshold and not new_facts(claim, f"{context}\n{numbered[n - 1].text}")]
+            # the cited passage that supports it best, else re-cited to the best supporting passage
+            chosen = max([n for n in valid if n in supported] or supported, key=lambda n: scores[n].score, default=None)
+            if chosen is None:
                 dropped.append(claim)
                 continue
             kept.append((claim, numbered[chosen - 1], scores[chosen].span))

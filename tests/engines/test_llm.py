@@ -83,6 +83,19 @@ def test_verification_drops_a_planted_claim_and_recites_a_bad_marker(llm_pipelin
     assert answer.text.endswith("[1]") and "Malacca" in answer.citations[0].passage.text
 
 
+def test_a_sentence_that_swaps_in_a_number_or_a_place_is_not_supported(llm_pipeline: Pipeline) -> None:
+    engine = llm_pipeline.engine
+    assert isinstance(engine, LLMEngine)
+    retrieval = llm_pipeline.retriever.run(MALACCA)
+    evidence = engine.evidence(retrieval)
+    true_sentence = next(e for e in evidence if "90 per cent" in e.text()).text().split("…")[-1].strip()
+    assert "90 per cent" in true_sentence
+    swapped = true_sentence.replace("90 per cent", "75 per cent")
+    placed = true_sentence.rstrip(".") + ", according to officials in Jakarta."
+    answer = engine.verify(retrieval, f"{true_sentence} [1] {swapped} [1] {placed} [1]", evidence)
+    assert answer.sentences == [true_sentence] and len(answer.dropped) == 2, (answer.sentences, answer.dropped)
+
+
 def test_an_answer_with_nothing_supported_abstains(llm_pipeline: Pipeline) -> None:
     retrieval = llm_pipeline.retriever.run(MALACCA)
     evidence = llm_pipeline.engine.evidence(retrieval)

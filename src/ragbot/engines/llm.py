@@ -216,7 +216,7 @@ class LLMEngine:
         if says_abstain(text) or not evidence:
             return answer
         vectors = [self.index.sentences_of(e.row) for e in evidence]
-        verified = self.verifier.run(text, [e.passage for e in evidence], vectors)
+        verified = self.verifier.run(text, [e.passage for e in evidence], vectors, retrieval.question)
         answer.dropped = verified.dropped
         if verified.sentences:
             answer.text, answer.citations, answer.sentences, answer.abstained = verified.text, verified.citations, verified.sentences, False
