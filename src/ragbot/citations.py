@@ -10,7 +10,7 @@ import numpy as np
 
 from ragbot.chunking import Passage, split_sentences
 from ragbot.models import Encoder
-from ragbot.retrieval import _STOPWORDS, Hit, tokenize
+from ragbot.retrieval import STOPWORDS, Hit, tokenize
 
 ABSTAIN_TEXT = "The briefs don't say."
 MARKER = re.compile(r"\s*\[(\d+)\]")
@@ -158,7 +158,7 @@ def new_facts(claim: str, known: str) -> list[str]:
     for match in _NAME.finditer(claim):
         if match.start() == 0:
             continue
-        for word in _words(match.group()) - _STOPWORDS:
+        for word in _words(match.group()) - STOPWORDS:
             if word.isalpha() and word not in vocabulary and not _demonym_of_known(word, vocabulary):
                 missing.append(word)
     return missing
@@ -223,7 +223,9 @@ class CitationVerifier:
             scores = {n: self.support(vector, terms, numbered[n - 1], sentence_vectors[n - 1]) for n in range(1, len(numbered) + 1)}
             valid = [n for n in dict.fromkeys(cited) if n in scores]  # a marker pointing to no passage is removed
             context = "\n".join([head, *(numbered[n - 1].text for n in valid)])
-            supported = [n for n in scores if scores[n].score >= self.threshold and not new_facts(claim, f"{context}\n{numbered[n - 1].text}")]
+            supported = [
+                n for n in scores if scores[n].score >= self.threshold and not new_facts(claim, f"{context}\n{numbered[n - 1].text}")
+            ]
             # the cited passage that supports it best, else re-cited to the best supporting passage
             chosen = max([n for n in valid if n in supported] or supported, key=lambda n: scores[n].score, default=None)
             if chosen is None:

@@ -22,7 +22,7 @@ _STOPWORD_TEXT = (
     "all each both more most other some such only own same s t if then once here out up down off again "
     "further brief briefs say says according tell me please "
 )
-_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 
 def tokenize(text: str) -> list[str]:
@@ -30,7 +30,7 @@ def tokenize(text: str) -> list[str]:
     out = []
     for word in re.findall(r"[a-z0-9]+(?:['’][a-z]+)?", text.lower()):
         word = re.sub(r"['’]s$", "", word)
-        if word in _STOPWORDS:
+        if word in STOPWORDS:
             continue
         if len(word) > 4 and word.endswith("ies"):
             word = word[:-3] + "y"

@@ -62,7 +62,7 @@ class Settings(BaseModel):
     llm_threads: int = Field(2, ge=1, le=64)
     llm_timeout: float = Field(180.0, gt=0, description="seconds to wait for the LLM before falling back to the extractive answer")
     # bench/calibrate_support.py on eval/briefs_qa.jsonl (Qwen 1.5B's answers replayed): 0.55 and 0.6 tie on key facts and
-    # citation precision, above 0.6 both fall; 0.55 keeps 4 more written sentences
+    # citation precision, above 0.6 both fall; 0.55 drops fewer written sentences
     support_threshold: float = Field(0.55, gt=0.0, le=1.0, description="a generated sentence needs this support from a passage it cites")
     rewrite_followups: bool = True
     model_cache_dir: Path = Path("~/.cache/ragbot/models")  # where bundled LLM parts are joined, once
