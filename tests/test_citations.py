@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from ragbot.citations import new_facts
+from ragbot.citations import known_words, new_facts
 
-KNOWN = "At the 17th ADMM in the mid-2000s, trade with China reached USD 150,000 million; about 90 per cent of Asia's oil."
+KNOWN = known_words("At the 17th ADMM in the mid-2000s, trade with China reached USD 150,000 million; about 90 per cent of Asia's oil.")
 
 
 def test_numbers_and_names_the_known_text_holds_are_not_new():

@@ -138,27 +138,26 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NAME = re.compile(r"[A-Z][\w’'-]*")
 
 
-def _words(text: str) -> set[str]:
+def known_words(text: str) -> set[str]:
     """Lower-case word and number pieces, with a plural or possessive "s" folded (hyphens and apostrophes split)."""
     pieces = re.findall(r"[a-z]+|\d+(?:\.\d+)?", re.sub(r"(?<=\d),(?=\d{3})", "", text.lower()))
     return {w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in pieces}
 
 
-def new_facts(claim: str, known: str) -> list[str]:
-    """The claim's numbers and names that ``known`` never mentions: what a model invented rather than read.
+def new_facts(claim: str, vocabulary: set[str]) -> list[str]:
+    """The claim's numbers and names missing from ``vocabulary`` (``known_words`` of the known text): what a model invented.
 
     A name is a capitalised word after the claim's first; stopwords are not names, and a demonym
     counts as found when its stem begins a known word ("Chinese" for "China", "Asian" for "Asia").
     """
-    vocabulary = _words(known)
     missing = []
     for number in _NUMBER.findall(claim):
-        if not _words(number) <= vocabulary:
+        if not known_words(number) <= vocabulary:
             missing.append(number)
     for match in _NAME.finditer(claim):
         if match.start() == 0:
             continue
-        for word in _words(match.group()) - STOPWORDS:
+        for word in known_words(match.group()) - STOPWORDS:
             if word.isalpha() and word not in vocabulary and not _demonym_of_known(word, vocabulary):
                 missing.append(word)
     return missing
@@ -215,17 +214,16 @@ class CitationVerifier:
         if not claims:
             return Verified("", [], [], [])
         vectors = self.encoder.encode([c for c, _ in claims])
-        head = "\n".join([question, *(f"{p.doc_id} {p.title} {p.section or ''}" for p in numbered)])
+        head = known_words("\n".join([question, *(f"{p.doc_id} {p.title} {p.section or ''}" for p in numbered)]))
+        words = [known_words(p.text) for p in numbered]
         kept: list[tuple[str, Passage, tuple[int, int]]] = []
         dropped: list[str] = []
         for (claim, cited), vector in zip(claims, vectors, strict=True):
             terms = set(tokenize(claim))
             scores = {n: self.support(vector, terms, numbered[n - 1], sentence_vectors[n - 1]) for n in range(1, len(numbered) + 1)}
             valid = [n for n in dict.fromkeys(cited) if n in scores]  # a marker pointing to no passage is removed
-            context = "\n".join([head, *(numbered[n - 1].text for n in valid)])
-            supported = [
-                n for n in scores if scores[n].score >= self.threshold and not new_facts(claim, f"{context}\n{numbered[n - 1].text}")
-            ]
+            context = head.union(*(words[n - 1] for n in valid))
+            supported = [n for n in scores if scores[n].score >= self.threshold and not new_facts(claim, context | words[n - 1])]
             # the cited passage that supports it best, else re-cited to the best supporting passage
             chosen = max([n for n in valid if n in supported] or supported, key=lambda n: scores[n].score, default=None)
             if chosen is None:
