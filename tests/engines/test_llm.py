@@ -12,8 +12,9 @@ import pytest
 
 from ragbot.chain import Pipeline, is_followup, rewrite_by_rule
 from ragbot.citations import ABSTAIN_TEXT, Answer, CitationVerifier, split_claims
-from ragbot.engines.llm import LLMEngine, LocalServer, rewrite_with_model
+from ragbot.engines.llm import Evidence, LLMEngine, LocalServer, rewrite_with_model
 from ragbot.models import resolve_llm_path
+from ragbot.retrieval import Retrieval
 from ragbot.settings import Settings
 
 SMALL = "smollm2-135m"
@@ -68,12 +69,17 @@ def test_the_small_model_answers_a_known_question_with_valid_citations(llm_pipel
     assert d["engine"] == "llm" and d["citations"][0]["supports"] and d["citations"][0]["spans"]
 
 
-def test_verification_drops_a_planted_claim_and_recites_a_bad_marker(llm_pipeline: Pipeline) -> None:
-    engine = llm_pipeline.engine
+def _malacca_evidence(pipeline: Pipeline, phrase: str) -> tuple[LLMEngine, Retrieval, list[Evidence], str]:
+    """The engine, retrieval and numbered evidence for MALACCA, and the last evidence sentence holding ``phrase``."""
+    engine = pipeline.engine
     assert isinstance(engine, LLMEngine)
-    retrieval = llm_pipeline.retriever.run(MALACCA)
+    retrieval = pipeline.retriever.run(MALACCA)
     evidence = engine.evidence(retrieval)
-    true_sentence = next(e for e in evidence if "Malacca" in e.text()).text().split("…")[-1].strip()
+    return engine, retrieval, evidence, next(e for e in evidence if phrase in e.text()).text().split("…")[-1].strip()
+
+
+def test_verification_drops_a_planted_claim_and_recites_a_bad_marker(llm_pipeline: Pipeline) -> None:
+    engine, retrieval, evidence, true_sentence = _malacca_evidence(llm_pipeline, "Malacca")
     planted = "Korea's navy annexed the Malacca Strait in 1850 using a fleet of penguins [1]."
     text = f"{true_sentence} [9]. {planted}"
     answer = engine.verify(retrieval, text, evidence)
@@ -84,11 +90,7 @@ def test_verification_drops_a_planted_claim_and_recites_a_bad_marker(llm_pipelin
 
 
 def test_a_sentence_that_swaps_in_a_number_or_a_place_is_not_supported(llm_pipeline: Pipeline) -> None:
-    engine = llm_pipeline.engine
-    assert isinstance(engine, LLMEngine)
-    retrieval = llm_pipeline.retriever.run(MALACCA)
-    evidence = engine.evidence(retrieval)
-    true_sentence = next(e for e in evidence if "90 per cent" in e.text()).text().split("…")[-1].strip()
+    engine, retrieval, evidence, true_sentence = _malacca_evidence(llm_pipeline, "90 per cent")
     assert "90 per cent" in true_sentence
     swapped = true_sentence.replace("90 per cent", "75 per cent")
     placed = true_sentence.rstrip(".") + ", according to officials in Jakarta."
