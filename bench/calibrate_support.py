@@ -1,13 +1,14 @@
 """Calibrate the LLM engine's citation-support threshold on a QA set, replaying a saved `ragbot eval --engine llm` run.
 
 Each question's written text (`generated` in results.jsonl) is fed back through the real pipeline
-(retrieval, evidence numbering, CitationVerifier) in place of the model, once per candidate
+(retrieval, evidence numbering, CitationVerifier; not the answerability judge, which
+bench/calibrate_judge.py calibrates) in place of the model, once per candidate
 threshold, and scored as `ragbot eval` scores it. No model runs, so a sweep takes seconds. The
 run must come from the current index and retrieval settings: a question whose retrieved passages
 differ from the saved ones is skipped (the numbering the model saw would differ) and counted.
 
 Prints, per threshold, key-fact recall, citation support and precision, false abstention, how many
-written sentences were dropped, and how many answers fell back to the quotes; suggests the
+written sentences were dropped, and how many answers kept no sentence (unsure); suggests the
 threshold with the best harmonic mean of key-fact recall and citation precision (the lowest on a tie).
 
     .venv/bin/python bench/calibrate_support.py RESULTS_DIR [--dataset eval/briefs_qa.jsonl] [--threshold T ...]
@@ -68,12 +69,12 @@ def main() -> None:
     for threshold in args.threshold or THRESHOLDS:
         tuned = settings.model_copy(update={"support_threshold": threshold})
         engine = LLMEngine(base.index, base.encoder, tuned, model=replay)
-        pipeline = Pipeline(tuned, base.index, base.encoder, engine)
         scores, dropped, fallbacks = [], 0, 0
         for r in same:
-            answer = pipeline.ask(r["question"])
+            retrieval = base.retriever.run(r["question"])
+            answer = engine.verify(retrieval, written[r["question"]], engine.evidence(retrieval))  # the citation check alone
             dropped += len(answer.dropped)
-            fallbacks += bool(answer.notice)
+            fallbacks += not answer.answered
             if items[r["id"]].answerable:
                 scores.append(score(items[r["id"]], answer))
         kfr, support, precision = (mean(s[key] for s in scores) for key in ("key_fact_recall", "citation_support", "citation_precision"))

@@ -17,7 +17,7 @@ from .conftest import CORPUS, running_server
 def test_document_text_is_rendered_escaped():
     text = "Before <script>alert('x')</script> and <b>bold</b> after."
     p = Passage("d#1", "d.txt", "Title <i>", "Sec & co", 0, len(text), 12, text, ((0, len(text)),))
-    html = render_sources(Answer("q", "a [1]", False, [Citation(1, p, text, ((7, 34),))], []), {"d.txt": {"date": "2024"}})
+    html = render_sources(Answer("q", "a [1]", "answered", [Citation(1, p, text, ((7, 34),))], []), {"d.txt": {"date": "2024"}})
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "<mark>&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;</mark>" in html
     assert "Title &lt;i&gt;" in html and "Sec &amp; co" in html

@@ -42,6 +42,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, embedder):
     build_index(settings, embedder, progress=False, log=lambda _m: None)
     env = {"RAGBOT_CORPUS_DIR": str(corpus), "RAGBOT_INDEX_DIR": str(root / "index"), "RAGBOT_DATA_DIR": str(root / "data")}
     env |= {"RAGBOT_LLM_MODEL": "smollm2-135m", "RAGBOT_LLM_MAX_TOKENS": "60"}  # the small model, for the LLM plumbing
+    env |= {"RAGBOT_JUDGE_ABSTAIN_BELOW": "0", "RAGBOT_JUDGE_ANSWER_FROM": "0", "RAGBOT_CLAIM_THRESHOLD": "0"}  # it is no judge
     with running_server(env) as url:
         yield url, env, root
 
@@ -64,6 +65,46 @@ def page(browser, site):
     p.close()
 
 
+LLM_OPTION = "llm: checked by the model, then a written answer"
+
+
+@pytest.fixture(scope="module")
+def strict_site(tmp_path_factory: pytest.TempPathFactory, embedder):
+    """The two briefs served with a judge that is never sure enough to answer (SmolLM2, P(Yes) must reach 1)."""
+    root = tmp_path_factory.mktemp("strict")
+    corpus = copy_small_corpus(root / "corpus")
+    build_index(Settings(corpus_dir=corpus, index_dir=root / "index"), embedder, progress=False, log=lambda _m: None)
+    env = {"RAGBOT_CORPUS_DIR": str(corpus), "RAGBOT_INDEX_DIR": str(root / "index"), "RAGBOT_DATA_DIR": str(root / "data")}
+    env |= {"RAGBOT_LLM_MODEL": "smollm2-135m", "RAGBOT_JUDGE_ABSTAIN_BELOW": "0", "RAGBOT_JUDGE_ANSWER_FROM": "1"}
+    with running_server(env) as url:
+        yield url
+
+
+def test_the_three_answer_states_on_the_page(browser, strict_site):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(strict_site)
+    status = page.locator("#rb-sources .rb-status")
+    ask(page, "What share of South Korea's energy supplies passes through the Malacca Strait?")
+    bot = page.locator("[data-testid='bot']").last
+    assert "90 per cent" in bot.inner_text() and "Not checked by the model" in bot.inner_text(), "answered, by the instant engine"
+    assert status.count() == 0 and page.locator(".rb-card").first.get_attribute("id") == "rb-source-1"
+    ask(page, "What is the recipe for kimchi stew?")
+    status.wait_for(timeout=30_000)
+    assert status.get_attribute("data-status") == "abstained" and "The briefs don't say" in status.inner_text()
+    assert "The briefs don't say." in page.locator("[data-testid='bot']").last.inner_text()
+    page.locator(".label-wrap", has_text="Settings").click()
+    page.get_by_label("Answer engine").click()
+    page.get_by_role("option", name=LLM_OPTION).click()
+    page.get_by_label("Question").fill("What share of South Korea's energy supplies passes through the Malacca Strait?")
+    page.get_by_role("button", name="Ask", exact=True).click()
+    page.wait_for_function("() => document.querySelector(\"#rb-sources .rb-status[data-status='unsure']\")", timeout=180_000)
+    assert "not an answer" in status.inner_text()
+    final = page.locator("[data-testid='bot']").last.inner_text()
+    assert "Unsure: not an answer." in final and "Closest evidence:" in final and "90 per cent" in final, final
+    assert "Writing an answer" not in final and "Checked by the model" not in final
+    page.close()
+
+
 def ask(page, question: str) -> None:
     page.get_by_label("Question").fill(question)
     page.get_by_role("button", name="Ask", exact=True).click()
@@ -83,12 +124,13 @@ def test_ask_and_see_a_cited_answer(page):
 def test_the_llm_answer_streams_after_the_quotes_and_a_follow_up_is_rewritten(page):
     page.locator(".label-wrap", has_text="Settings").click()
     page.get_by_label("Answer engine").click()
-    page.get_by_role("option", name="llm: a written answer (slower)").click()
+    page.get_by_role("option", name=LLM_OPTION).click()
     page.get_by_label("Question").fill("What share of South Korea's energy supplies passes through the Malacca Strait?")
     page.get_by_role("button", name="Ask", exact=True).click()
     bot = page.locator("[data-testid='bot']").last
     bot.get_by_text("Writing an answer").wait_for(timeout=60_000)  # the quotes are shown while the model writes
     assert "90 per cent" in bot.inner_text() and page.locator(".rb-card").count() >= 1
+    assert "The passages state the answer (confidence" in bot.inner_text(), "the model's check came first"
     # A second question while the answer is written is refused (it would be drawn over), and kept in the box.
     page.get_by_label("Question").fill("Who wrote the Fulcrum article?")
     page.get_by_label("Question").press("Enter")

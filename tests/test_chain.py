@@ -49,6 +49,7 @@ def test_known_questions_get_a_cited_answer(pipeline, question, fact):
 def test_absent_facts_are_abstained_on(pipeline, question):
     answer = pipeline.ask(question)
     assert answer.abstained and answer.text == ABSTAIN_TEXT and answer.citations == []
+    assert answer.status == "abstained" and answer.confidence is not None and 0 <= answer.confidence <= 1
     assert len(answer.retrieved) == pipeline.settings.top_k, "the closest passages come with the abstention"
 
 
@@ -58,8 +59,11 @@ def test_json_result_has_the_documented_shape(pipeline):
         "question",
         "standalone_question",
         "engine",
+        "status",
+        "confidence",
         "answer",
         "abstained",
+        "checks",
         "sentences",
         "citations",
         "dropped",
@@ -70,6 +74,8 @@ def test_json_result_has_the_documented_shape(pipeline):
     }
     assert set(d["citations"][0]) == {"n", "passage_id", "doc_id", "title", "section", "quote", "spans", "supports", "text"}
     assert d["engine"] == "extractive" and len(d["sentences"]) == len(d["answer"].split(" [")) - 1
+    assert d["status"] == "answered" and 0.5 < d["confidence"] <= 1 and d["checks"]["best_score"] >= pipeline.settings.abstain_threshold
+    assert "not checked by the model" in d["notice"].lower()
     assert len(d["retrieved"]) == 3 and set(d["retrieved"][0]) == {"passage_id", "doc_id", "text", "score"}
     assert set(d["timings_ms"]) == {"rewrite", "retrieve", "answer", "total"}
     assert d["timings_ms"]["total"] >= d["timings_ms"]["retrieve"]

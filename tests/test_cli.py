@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from ragbot.citations import UNSURE_TEXT
 from ragbot.index import MANIFEST
 
 from .conftest import copy_small_corpus
@@ -55,10 +56,28 @@ def test_ask_json_prints_exactly_one_object(workdir: Path):
     proc = ragbot("ask", "--json", "-k", "4", QUESTION, cwd=workdir)
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)  # fails if stdout holds anything else
-    assert result["question"] == QUESTION and not result["abstained"]
+    assert result["question"] == QUESTION and not result["abstained"] and result["status"] == "answered"
+    assert 0.5 < result["confidence"] <= 1 and result["checks"]["best_score"] > 0
     assert "90 per cent" in result["answer"] and "[1]" in result["answer"]
     assert len(result["retrieved"]) == 4
     assert result["citations"][0]["doc_id"] == "2025-07_fulcrum_asean-rok-security-dual-contingency.txt"
+
+
+def test_the_three_answer_states_in_the_terminal_and_in_json(workdir: Path):
+    answered = ragbot("ask", QUESTION, cwd=workdir)
+    assert answered.stdout.startswith("[Answer, confidence 0.") and "Sources:" in answered.stdout
+    assert "ragbot: Not checked by the model" in answered.stderr, "the instant engine says it was not checked"
+    abstained = ragbot("ask", "What is the recipe for kimchi stew?", cwd=workdir)
+    assert abstained.stdout.startswith("[The briefs don't say") and "Closest passages:" in abstained.stdout
+    # A judge that is never sure (SmolLM2 for the plumbing): whatever the retrieval score, the answer is "unsure".
+    strict = {"RAGBOT_LLM_MODEL": "smollm2-135m", "RAGBOT_JUDGE_ABSTAIN_BELOW": "0", "RAGBOT_JUDGE_ANSWER_FROM": "1"}
+    unsure = ragbot("ask", "--engine", "llm", QUESTION, cwd=workdir, env=strict)
+    assert unsure.returncode == 0, unsure.stderr
+    assert unsure.stdout.startswith("[Unsure (not an answer), confidence") and "Closest evidence (not an answer):" in unsure.stdout
+    assert "checked: the passages may not state the answer" in unsure.stderr and "Sources:" not in unsure.stdout
+    result = json.loads(ragbot("ask", "--json", "--engine", "llm", QUESTION, cwd=workdir, env=strict).stdout)
+    assert result["status"] == "unsure" and result["answer"] == UNSURE_TEXT and not result["abstained"]
+    assert 0 <= result["confidence"] <= 1 and result["checks"]["p_yes"] is not None and result["citations"], "the closest evidence"
 
 
 def test_ask_plain_text_shows_answer_and_sources(workdir: Path):

@@ -13,6 +13,7 @@ from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda
 from ragbot.citations import Answer
 from ragbot.corpus import corpus_state
 from ragbot.engines import AnswerEngine, create_engine
+from ragbot.engines.judge import Verdict
 from ragbot.errors import RagbotError
 from ragbot.index import Index, build_index, diff_corpus, load_index, log_stderr, read_manifest
 from ragbot.models import Encoder, load_embedder, load_query_encoder
@@ -93,7 +94,7 @@ class Pipeline:
         index, _ = build_index(settings, embedder, progress=False, log=log or log_stderr)
         return cls(settings, index, encoder or load_query_encoder(settings.embed_model, settings.threads))
 
-    def _build_chain(self) -> Runnable[dict[str, Any], str | Answer]:
+    def _build_chain(self) -> Runnable[dict[str, Any], str | Verdict | Answer]:
         """condense (follow-up -> standalone question) | retrieve | answer (streamed: text pieces, then Answers)."""
 
         def condense(inputs: dict[str, Any]) -> dict[str, Any]:
@@ -115,7 +116,7 @@ class Pipeline:
             retrieval = self.retriever.run(inputs["standalone"] or inputs["question"], k=k, docs=inputs.get("docs"))
             return {**inputs, "retrieval": retrieval, "retrieve_ms": _ms(start)}
 
-        def answer(stream: Iterator[dict[str, Any]]) -> Iterator[str | Answer]:
+        def answer(stream: Iterator[dict[str, Any]]) -> Iterator[str | Verdict | Answer]:
             for inputs in stream:
                 start = time.perf_counter()
                 for event in self.engine.stream(inputs["retrieval"]):
@@ -131,7 +132,7 @@ class Pipeline:
 
     def stream(
         self, question: str, k: int | None = None, docs: set[str] | None = None, history: list[tuple[str, str]] | None = None
-    ) -> Iterator[str | Answer]:
+    ) -> Iterator[str | Verdict | Answer]:
         """The answer in steps: text pieces as they are written, and Answers (a preview, then the final one, last)."""
         start = time.perf_counter()
         text = clean_question(question, self.settings.max_question_chars)

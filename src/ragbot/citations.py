@@ -13,6 +13,11 @@ from ragbot.models import Encoder
 from ragbot.retrieval import STOPWORDS, Hit, tokenize
 
 ABSTAIN_TEXT = "The briefs don't say."
+UNSURE_TEXT = "Unsure: the closest passages may not state the answer."
+# What an answer is: cited (answered), the closest evidence and not an answer (unsure), or "the briefs don't say" (abstained).
+# "pending" marks a preview in a stream: quotes shown at once while the model checks them; a final answer never has it.
+STATUSES = ("answered", "unsure", "abstained")
+PENDING = "pending"
 MARKER = re.compile(r"\s*\[(\d+)\]")
 # "[1]", "[1, 2]", "[1][2]", "[Passage 1]": what small models write for a citation
 _MARKER_GROUP = re.compile(r"\s*\[(?:passages?\s*)?(\d+(?:\s*[,;]\s*(?:passages?\s*)?\d+)*)\]", re.I)
@@ -48,8 +53,8 @@ class Citation:
 class Answer:
     question: str
     text: str
-    abstained: bool
-    citations: list[Citation]
+    status: str  # one of STATUSES, or PENDING for a preview
+    citations: list[Citation]  # for "unsure", the closest evidence (not an answer)
     retrieved: list[Hit]
     timings_ms: dict[str, float] = field(default_factory=dict)
     engine: str = "extractive"
@@ -58,12 +63,24 @@ class Answer:
     standalone: str | None = None  # the question as rewritten from the chat history, when it was a follow-up
     notice: str = ""  # e.g. why the LLM engine fell back to the extractive answer
     generated: str = ""  # the LLM's raw text, before verification
+    confidence: float | None = None  # the calibrated probability that the passages state the answer
+    checks: dict[str, Any] = field(default_factory=dict)  # the answerability judge's figures, for traces
+
+    @property
+    def abstained(self) -> bool:
+        return self.status == "abstained"
+
+    @property
+    def answered(self) -> bool:
+        return self.status == "answered"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "question": self.question,
             "standalone_question": self.standalone,
             "engine": self.engine,
+            "status": self.status,
+            "confidence": None if self.confidence is None else round(self.confidence, 4),
             "answer": self.text,
             "abstained": self.abstained,
             "sentences": self.sentences,
@@ -71,6 +88,7 @@ class Answer:
             "dropped": self.dropped,
             "notice": self.notice,
             "generated": self.generated,
+            "checks": self.checks,
             "retrieved": [
                 {"passage_id": h.passage.passage_id, "doc_id": h.passage.doc_id, "text": h.passage.text, "score": round(h.score, 6)}
                 for h in self.retrieved
@@ -180,6 +198,7 @@ class Verified:
     citations: list[Citation]
     sentences: list[str]
     dropped: list[str]
+    kept: list[tuple[str, Passage, tuple[int, int]]] = field(default_factory=list)  # (sentence, passage, span) claims
 
 
 class CitationVerifier:
@@ -231,7 +250,7 @@ class CitationVerifier:
                 continue
             kept.append((claim, numbered[chosen - 1], scores[chosen].span))
         answer, citations = cite(kept)
-        return Verified(answer, citations, [c for c, _, _ in kept], dropped)
+        return Verified(answer, citations, [c for c, _, _ in kept], dropped, kept)
 
 
 def markers(text: str) -> list[int]:

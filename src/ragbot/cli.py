@@ -105,11 +105,18 @@ def _parser() -> argparse.ArgumentParser:
         help="run a QA dataset and write metrics, traces and plots",
         description="Run a QA dataset through the same pipeline a user gets; write results.jsonl, metrics.json, report.md and plots.",
     )
-    s.add_argument("--dataset", type=Path, help="JSONL dataset (default: the eval_dataset setting, eval/briefs_qa.jsonl)")
+    s.add_argument(
+        "--dataset", type=Path, nargs="+", help="JSONL dataset(s), run as one (default: the eval_dataset setting, eval/briefs_qa.jsonl)"
+    )
     s.add_argument("--out", type=Path, help="output folder (default: eval/runs/<time>-<config>)")
     s.add_argument("--retriever", choices=["dense", "bm25", "hybrid"], help="retriever to evaluate (default: the configured one)")
     s.add_argument("-k", type=int, default=10, help="passages retrieved per question (default 10)")
-    s.add_argument("--baseline", choices=["naive"], help="evaluate the tutorial recipe instead: 1000/200-char chunks, dense, top 4")
+    s.add_argument(
+        "--baseline",
+        choices=["naive", "naive-llm"],
+        help="also run a tutorial recipe on the same questions, side by side: 1000/200-char chunks, dense, top 4, "
+        "answered by ragbot's extractive engine (naive) or by the same LLM with the tutorial prompt (naive-llm)",
+    )
     s.add_argument(
         "--compare", nargs=2, type=Path, metavar=("DIR_A", "DIR_B"), help="print two runs side by side and the questions that flipped"
     )
@@ -196,6 +203,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def stream_answer(pipeline: Any, question: str, history: list[tuple[str, str]] | None = None, k: int | None = None) -> Any:
     """Show the answer as it is written (on stderr when stdout is not a terminal), and return the final one."""
     from ragbot.citations import Answer
+    from ragbot.engines.judge import Verdict
 
     out = sys.stdout if sys.stdout.isatty() else sys.stderr
     final, writing = None, False
@@ -205,13 +213,16 @@ def stream_answer(pipeline: Any, question: str, history: list[tuple[str, str]] |
             if event.standalone and not writing:
                 print(f"(as a standalone question: {event.standalone})", file=out, flush=True)
             continue
+        if isinstance(event, Verdict):
+            print(f"checked: {VERDICT_LINES[event.status]} (confidence that they do: {event.confidence:.2f})", file=out, flush=True)
+            continue
         if not writing:
             print("writing: ", end="", file=out, flush=True)
             writing = True
         print(event, end="", file=out, flush=True)
     if writing:
         print("\n", file=out, flush=True)
-    if final is not None and final.notice:
+    if final is not None and final.notice and final.answered:  # an unsure or abstained answer shows its notice itself
         print(f"ragbot: {final.notice}", file=sys.stderr, flush=True)
     return final
 
@@ -241,9 +252,23 @@ def _ask_jsonl(args: argparse.Namespace, settings: Any) -> int:
     return EXIT_ERROR if failed else 0
 
 
+VERDICT_LINES = {
+    "answered": "the passages state the answer; writing it",
+    "unsure": "the passages may not state the answer",
+    "abstained": "the passages do not state the answer",
+}
+STATUS_LINES = {"answered": "Answer", "unsure": "Unsure (not an answer)", "abstained": "The briefs don't say"}
+
+
 def format_answer(answer: Any, width: int = 100) -> str:
-    """Plain-text rendering: the answer, then each cited passage with its supporting words."""
-    lines = [textwrap.fill(answer.text, width)]
+    """Plain-text rendering: the answer's state, the answer, then each cited passage (or the closest) with its words."""
+    # confidence: the calibrated probability that the passages state the answer, whatever the state
+    confidence = "" if answer.confidence is None else f", confidence {answer.confidence:.2f}"
+    if answer.confidence is not None and not answer.answered:
+        confidence = f", confidence that they do: {answer.confidence:.2f}"
+    lines = [f"[{STATUS_LINES.get(answer.status, answer.status)}{confidence}]", textwrap.fill(answer.text, width)]
+    if answer.notice and not answer.answered:
+        lines.append(textwrap.fill(answer.notice, width))
     if answer.dropped:
         lines.append(f"({len(answer.dropped)} written sentence(s) removed: no cited passage supports them)")
     if answer.abstained:
@@ -253,7 +278,7 @@ def format_answer(answer: Any, width: int = 100) -> str:
             lines.append(f"  - {p.title}" + (f" — {p.section}" if p.section else ""))
             lines.append(textwrap.indent(textwrap.fill(textwrap.shorten(p.text, 240), width - 6), "      "))
     else:
-        lines.append("\nSources:")
+        lines.append("\nSources:" if answer.answered else "\nClosest evidence (not an answer):")
         for c in answer.citations:
             p = c.passage
             lines.append(f"  [{c.n}] {p.title}" + (f" — {p.section}" if p.section else "") + f"  ({p.doc_id}, chars {p.start}-{p.end})")
@@ -348,8 +373,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from datetime import datetime
 
     from ragbot.chain import check_k
-    from ragbot.evaluation import evaluate
-    from ragbot.evaluation.dataset import load_dataset
+    from ragbot.evaluation import evaluate, evaluate_with_baseline
+    from ragbot.evaluation.dataset import combine, load_dataset
     from ragbot.evaluation.report import compare
 
     if args.compare:
@@ -357,24 +382,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return 0
     check_k(args.k, "-k")
     settings = _settings(args).model_copy(update={k: v for k, v in (("retriever", args.retriever),) if v})
-    dataset_path = args.dataset or settings.eval_dataset
-    dataset = load_dataset(dataset_path, settings.corpus_dir)
+    dataset = combine([load_dataset(path, settings.corpus_dir) for path in args.dataset or [settings.eval_dataset]])
     for error in dataset.errors:
         print(f"ragbot: skipped {error}", file=sys.stderr)
+    pipeline = _pipeline(settings)
+    label = f"{settings.retriever}-{settings.engine}"
+    versus = f"-vs-{args.baseline}" if args.baseline else ""
+    out = args.out or Path("eval/runs") / f"{datetime.now():%Y%m%d-%H%M%S}-{label}{versus}"
     if args.baseline:
-        from ragbot.chain import Pipeline
-        from ragbot.evaluation.baseline import NAIVE_SETTINGS, naive_index
-        from ragbot.models import load_embedder, load_query_encoder
+        from ragbot.evaluation.baseline import baseline_pipeline
 
-        settings = settings.model_copy(update=NAIVE_SETTINGS)
-        embedder = load_embedder(settings.embed_model, settings.threads, settings.embed_batch_size)
-        pipeline = Pipeline(settings, naive_index(settings, embedder), load_query_encoder(settings.embed_model, settings.threads))
-        label = "baseline-naive"
+        baseline = baseline_pipeline(args.baseline, settings)
+        labels = (f"ragbot-{label}", f"baseline-{args.baseline}")
+        print(evaluate_with_baseline(pipeline, baseline, dataset, out, labels, k=args.k, progress=_show_progress()))
+        print(f"wrote {out}/comparison.md", file=sys.stderr)
     else:
-        pipeline = _pipeline(settings)
-        label = f"{settings.retriever}-{settings.engine}"
-    out = args.out or Path("eval/runs") / f"{datetime.now():%Y%m%d-%H%M%S}-{label}"
-    evaluate(pipeline, dataset, out, label, k=args.k, progress=_show_progress())
+        evaluate(pipeline, dataset, out, label, k=args.k, progress=_show_progress())
     return EXIT_ERROR if dataset.errors else 0
 
 

@@ -52,6 +52,9 @@ class Settings(BaseModel):
     max_answer_sentences: int = Field(3, ge=1, le=10)
     # bench/calibrate_abstention.py on eval/briefs_qa.jsonl: 2 of 85 answerable abstain, 2 of 9 unanswerable do
     abstain_threshold: float = Field(0.91, ge=-1.0, le=5.0, description="best sentence score below this abstains")
+    # bench/calibrate_judge.py, odd half of eval/: the best sentence score barely predicts answerability (AUROC 0.57), so the
+    # fitted slope is 0 and an instant answer's confidence is the base rate of answerable questions
+    extractive_calibration: tuple[float, float] = Field((0.0, 0.429), description="(a, b): confidence = sigmoid(a best_score + b)")
 
     # The LLM engine: a bundled GGUF model served on loopback by llama.cpp, or any OpenAI-compatible server.
     llm_model: str = Field("qwen2.5-1.5b", description="bundled model name or .gguf path; with llm_base_url, the server's model name")
@@ -64,6 +67,14 @@ class Settings(BaseModel):
     # bench/calibrate_support.py on eval/briefs_qa.jsonl (Qwen 1.5B's answers replayed): 0.55 and 0.6 tie on key facts and
     # citation precision, above 0.6 both fall; 0.55 drops fewer written sentences
     support_threshold: float = Field(0.55, gt=0.0, le=1.0, description="a generated sentence needs this support from a passage it cites")
+    # The answerability judge (LLM engine): the model's P("Yes") to "do the passages state the answer?". Chosen on the odd
+    # half of eval/briefs_qa.jsonl + eval/unanswerable_qa.jsonl by bench/calibrate_judge.py, budgets fixed in advance: the
+    # fewest wrong answers while the checks add at most 0.05 false abstention; "the briefs don't say" for at most 2% of
+    # answerable questions; held-out figures in docs/trust.md.
+    judge_abstain_below: float = Field(0.41, ge=0.0, le=1.0, description="P(Yes) below this abstains: the briefs don't say")
+    judge_answer_from: float = Field(0.5, ge=0.0, le=1.0, description="P(Yes) from this answers; between the two is unsure")
+    judge_calibration: tuple[float, float] = Field((2.629, -0.427), description="(a, b): confidence = sigmoid(a logit(P) + b)")
+    claim_threshold: float = Field(0.4, ge=0.0, le=1.0, description="a written sentence needs this P(Yes) that its passage states it")
     rewrite_followups: bool = True
     model_cache_dir: Path = Path("~/.cache/ragbot/models")  # where bundled LLM parts are joined, once
 
@@ -79,6 +90,12 @@ class Settings(BaseModel):
     def _check_overlap(self) -> Settings:
         if self.chunk_overlap >= self.chunk_tokens // 2:
             raise ValueError(f"chunk_overlap ({self.chunk_overlap}) must be under half of chunk_tokens ({self.chunk_tokens})")
+        return self
+
+    @model_validator(mode="after")
+    def _check_judge(self) -> Settings:
+        if self.judge_abstain_below > self.judge_answer_from:
+            raise ValueError(f"judge_abstain_below ({self.judge_abstain_below}) must not exceed judge_answer_from")
         return self
 
     @property

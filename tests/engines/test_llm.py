@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from ragbot.chain import Pipeline, is_followup, rewrite_by_rule
-from ragbot.citations import ABSTAIN_TEXT, Answer, CitationVerifier, split_claims
+from ragbot.citations import ABSTAIN_TEXT, PENDING, STATUSES, Answer, CitationVerifier, split_claims
+from ragbot.engines.judge import Verdict
 from ragbot.engines.llm import Evidence, LLMEngine, LocalServer, rewrite_with_model
 from ragbot.models import resolve_llm_path
 from ragbot.retrieval import Retrieval
@@ -21,10 +22,14 @@ SMALL = "smollm2-135m"
 MALACCA = "What share of South Korea's energy supplies passes through the Malacca Strait?"
 
 
+# SmolLM2 is no judge: for the plumbing its P(Yes) decides nothing (every checked question is written, no sentence dropped).
+PLUMBING = {"engine": "llm", "llm_model": SMALL, "llm_max_tokens": 60, "judge_abstain_below": 0.0, "judge_answer_from": 0.0,
+            "claim_threshold": 0.0}  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def llm_pipeline(pipeline: Pipeline) -> Pipeline:
-    settings = pipeline.settings.model_copy(update={"engine": "llm", "llm_model": SMALL, "llm_max_tokens": 60})
-    return Pipeline(settings, pipeline.index, pipeline.encoder)
+    return Pipeline(pipeline.settings.model_copy(update=PLUMBING), pipeline.index, pipeline.encoder)
 
 
 @pytest.fixture(scope="module")
@@ -45,14 +50,17 @@ class RefusingModel:
         raise AssertionError("the model was called")
 
 
-def test_streaming_yields_a_preview_then_text_then_a_verified_answer(llm_pipeline: Pipeline) -> None:
+def test_streaming_yields_the_quotes_then_the_check_then_text_then_a_verified_answer(llm_pipeline: Pipeline) -> None:
     events = list(llm_pipeline.stream(MALACCA))
-    kinds = ["text" if isinstance(e, str) else "answer" for e in events]
-    assert kinds[0] == "answer" and events[0].engine == "extractive", "the extractive answer is shown at once"
+    kinds = ["text" if isinstance(e, str) else "verdict" if isinstance(e, Verdict) else "answer" for e in events]
+    assert kinds[0] == "answer" and events[0].engine == "extractive", "the extractive quotes are shown at once"
+    assert events[0].status == PENDING, "as the closest passages, not yet as an answer"
+    assert kinds[1] == "verdict" and events[1].status == "answered" and 0 <= events[1].confidence <= 1
     assert "text" in kinds and kinds.index("text") < len(kinds) - 1, "text streams before the end"
     final = events[-1]
-    assert isinstance(final, Answer) and final.engine == "llm"
-    assert final.timings_ms["first_token"] < final.timings_ms["total"]
+    assert isinstance(final, Answer) and final.engine == "llm" and final.status in STATUSES
+    assert final.timings_ms["judgement"] <= final.timings_ms["first_token"] < final.timings_ms["total"]
+    assert final.checks["p_yes"] == events[1].p_yes and final.confidence == events[1].confidence
 
 
 def test_the_small_model_answers_a_known_question_with_valid_citations(llm_pipeline: Pipeline) -> None:
@@ -124,7 +132,7 @@ def test_the_openai_compatible_backend_against_a_loopback_server(pipeline: Pipel
     os.environ["RAGBOT_TEST_LLM_KEY"] = loopback_server.api_key
     settings = pipeline.settings.model_copy(
         update={
-            "engine": "llm",
+            **PLUMBING,
             "llm_base_url": loopback_server.base_url,
             "llm_model": "local",
             "llm_api_key_env": "RAGBOT_TEST_LLM_KEY",

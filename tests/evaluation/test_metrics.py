@@ -59,3 +59,13 @@ def test_percentile():
     assert m.percentile([1, 2, 3, 4], 0.5) == 2.5
     assert m.percentile([5], 0.95) == 5
     assert math.isnan(m.percentile([], 0.5))
+
+
+def test_outcomes_are_what_a_user_got():
+    facts = ("90 per cent", "Malacca")
+    assert m.outcome("answered", "About 90 per cent passes the Malacca Strait [1].", facts, True) == "correct"
+    assert m.outcome("answered", "About 90 per cent of it [1].", facts, True) == "partial"
+    assert m.outcome("answered", "Chinese economic retaliation [1].", facts, True) == "wrong", "an answer with none of the facts"
+    assert m.outcome("answered", "Paris [1].", (), False) == "wrong", "any answer to an unanswerable question"
+    assert m.outcome("unsure", "Unsure: ...", facts, True) == "unsure"
+    assert m.outcome("abstained", "The briefs don't say.", (), False) == "abstained"

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from ragbot.chunking import Passage
-from ragbot.citations import Answer
+from ragbot.citations import PENDING, Answer
 
 SOURCES_PLACEHOLDER = "<p class='rb-empty'>Cited passages appear here.</p>"
 VIEWER_PLACEHOLDER = "<p class='rb-empty'>Choose a source to read it in its brief.</p>"
@@ -58,14 +58,23 @@ def _card(
     )
 
 
+SOURCE_HEADINGS = {
+    PENDING: "Closest passages: the model is checking whether they state the answer.",
+    "unsure": "Unsure: the closest evidence, not an answer.",
+    "abstained": "The briefs don't say. Closest passages:",
+}
+
+
 def render_sources(answer: Answer, documents: dict[str, dict[str, Any]]) -> str:
-    """Source cards for an answer, or the closest passages when it abstains."""
+    """Source cards for an answer, headed by its state when it is not (yet) an answer; the closest passages when it abstains."""
     score = {h.passage.passage_id: h.score for h in answer.retrieved}
+    cards = []
+    if answer.status in SOURCE_HEADINGS:
+        cards.append(f"<div class='rb-status' data-status='{answer.status}'><b>{html.escape(SOURCE_HEADINGS[answer.status])}</b></div>")
     if answer.abstained:
-        cards = ["<p><b>The briefs don't say.</b> Closest passages:</p>"]
         cards += [_card("", h.passage, (), documents.get(h.passage.doc_id, {}), h.score) for h in answer.retrieved[:3]]
     else:
-        cards = [
+        cards += [
             _card(f"[{c.n}] ", c.passage, c.spans, documents.get(c.passage.doc_id, {}), score.get(c.passage.passage_id), c.n)
             for c in answer.citations
         ]

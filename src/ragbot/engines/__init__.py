@@ -1,7 +1,8 @@
 """Answer engines: each turns a Retrieval into a cited Answer through one call, ``run``.
 
-``stream`` yields the same Answer in steps: text pieces (``str``) as they are written and
-Answers (a preview, then the final one, which comes last).
+``stream`` yields the same Answer in steps: text pieces (``str``) as they are written, the
+answerability judge's Verdict when the LLM engine has one, and Answers (a ``pending`` preview,
+then the final one, which comes last).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from typing import Protocol
 
 from ragbot.citations import Answer
+from ragbot.engines.judge import Verdict
 from ragbot.index import Index
 from ragbot.models import Encoder
 from ragbot.retrieval import Retrieval
@@ -23,7 +25,7 @@ class AnswerEngine(Protocol):
 
     def run(self, retrieval: Retrieval) -> Answer: ...
 
-    def stream(self, retrieval: Retrieval) -> Iterator[str | Answer]: ...
+    def stream(self, retrieval: Retrieval) -> Iterator[str | Verdict | Answer]: ...
 
 
 def create_engine(name: str, settings: Settings, index: Index, encoder: Encoder) -> AnswerEngine:
@@ -31,7 +33,13 @@ def create_engine(name: str, settings: Settings, index: Index, encoder: Encoder)
     if name == "extractive":
         from ragbot.engines.extractive import ExtractiveEngine
 
-        return ExtractiveEngine(index, settings.answer_passages, settings.max_answer_sentences, settings.abstain_threshold)
+        return ExtractiveEngine(
+            index,
+            settings.answer_passages,
+            settings.max_answer_sentences,
+            settings.abstain_threshold,
+            calibration=settings.extractive_calibration,
+        )
     if name == "llm":
         from ragbot.engines.llm import LLMEngine
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -9,9 +10,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ragbot.citations import ABSTAIN_TEXT, Answer, compose
+from ragbot.engines.judge import Verdict
 from ragbot.index import Index
 from ragbot.retrieval import Retrieval
 
+NOT_CHECKED = "Not checked by the model: decided by the retrieval score alone (the LLM engine is off)."
 _NUMBER_WORDS = r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|hundred|thousand|million|billion|half|dozen"
 _MONTHS = r"(?-i:January|February|March|April|May|June|July|August|September|October|November|December)"
 # What kind of answer a question asks for, and what a sentence must hold to give it.
@@ -54,11 +57,25 @@ class ExtractiveEngine:
 
     name = "extractive"
 
-    def __init__(self, index: Index, passages: int = 5, max_sentences: int = 3, threshold: float = 0.91, margin: float = 0.1) -> None:
+    def __init__(
+        self,
+        index: Index,
+        passages: int = 5,
+        max_sentences: int = 3,
+        threshold: float = 0.91,
+        margin: float = 0.1,
+        calibration: tuple[float, float] = (1.0, 0.0),
+    ) -> None:
         if passages < 1 or max_sentences < 1:
             raise ValueError("passages and max_sentences must be at least 1")
         self.index = index
         self.passages, self.max_sentences, self.threshold, self.margin = passages, max_sentences, threshold, margin
+        self.calibration = calibration
+
+    def confidence(self, best: float) -> float:
+        """The calibrated probability that the briefs answer a question whose best sentence scores ``best``."""
+        a, b = self.calibration
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, a * best + b))))
 
     def score_sentences(self, retrieval: Retrieval) -> list[ScoredSentence]:
         needs = answer_pattern(retrieval.question)
@@ -79,9 +96,12 @@ class ExtractiveEngine:
 
     def answer(self, retrieval: Retrieval, scored: list[ScoredSentence]) -> Answer:
         """The answer from sentences already scored (best first) by ``score_sentences``."""
-        if not scored or scored[0].score < self.threshold:
-            return Answer(retrieval.question, ABSTAIN_TEXT, True, [], retrieval.hits)
-        best = scored[0].score
+        best = scored[0].score if scored else -1.0  # no sentence can answer this kind of question
+        checks = {"best_score": round(best, 4)}
+        if best < self.threshold:
+            answer = Answer(retrieval.question, ABSTAIN_TEXT, "abstained", [], retrieval.hits, notice=NOT_CHECKED, checks=checks)
+            answer.confidence = self.confidence(best)
+            return answer
         picked: list[ScoredSentence] = []
         seen: set[str] = set()
         for s in scored:
@@ -97,9 +117,11 @@ class ExtractiveEngine:
         chosen = [(self.index.passages[s.passage_row], s.span) for s in picked]
         text, citations = compose(chosen)
         sentences = [p.text[slice(*span)].strip() for p, span in chosen]
-        return Answer(retrieval.question, text, False, citations, retrieval.hits, sentences=sentences)
+        answer = Answer(retrieval.question, text, "answered", citations, retrieval.hits, sentences=sentences, notice=NOT_CHECKED)
+        answer.confidence, answer.checks = self.confidence(best), checks
+        return answer
 
-    def stream(self, retrieval: Retrieval) -> Iterator[str | Answer]:
+    def stream(self, retrieval: Retrieval) -> Iterator[str | Verdict | Answer]:
         yield self.run(retrieval)
 
     def _vector(self, s: ScoredSentence) -> np.ndarray:

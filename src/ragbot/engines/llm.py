@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from ragbot.chunking import Passage
-from ragbot.citations import ABSTAIN_TEXT, Answer, CitationVerifier, says_abstain
+from ragbot.citations import ABSTAIN_TEXT, PENDING, UNSURE_TEXT, Answer, CitationVerifier, cite, says_abstain
 from ragbot.engines.extractive import ExtractiveEngine, ScoredSentence
+from ragbot.engines.judge import AnswerabilityGate, AnswerabilityJudge, Verdict
 from ragbot.errors import RagbotError
 from ragbot.index import Index
 from ragbot.models import Encoder, count_tokens, resolve_llm_path
@@ -122,12 +123,16 @@ def backend_errors() -> tuple[type[BaseException], ...]:
 
 
 class LLMEngine:
-    """Writes a short cited answer from the extractive engine's best sentences, then verifies every citation.
+    """Checks that the passages state the answer, writes a short cited answer, then verifies every sentence.
 
-    ``stream`` yields the extractive answer at once (a preview), then the written answer's text as
-    it is generated, then the verified Answer. When no sentence scores the extractive threshold it
-    abstains without calling the model. When the model is down, refuses, or writes nothing a passage
-    supports, the extractive answer stands, with a notice saying why.
+    ``stream`` yields the extractive quotes at once (a ``pending`` preview: the closest passages),
+    then the answerability judge's Verdict, then, when the verdict is "answered", the written text as
+    it is generated, and last the final Answer. Each written sentence must be supported by the
+    passage it cites (CitationVerifier) and judged stated by it (P(Yes) >= ``claim_threshold``).
+    When nothing retrieved scores the extractive threshold it abstains without calling the model;
+    when the judge is unsure, or nothing written survives, the answer is "unsure" and shows the
+    closest evidence as evidence, not as an answer. When the model is down, the extractive answer
+    stands, marked as not checked by the model.
     """
 
     name = "llm"
@@ -140,9 +145,17 @@ class LLMEngine:
         model: Any | None = None,
     ) -> None:
         self.index, self.settings = index, settings
-        self.extractive = ExtractiveEngine(index, settings.answer_passages, settings.max_answer_sentences, settings.abstain_threshold)
+        self.extractive = ExtractiveEngine(
+            index,
+            settings.answer_passages,
+            settings.max_answer_sentences,
+            settings.abstain_threshold,
+            calibration=settings.extractive_calibration,
+        )
         self.verifier = CitationVerifier(encoder, settings.support_threshold)
+        self.gate = AnswerabilityGate(settings.judge_abstain_below, settings.judge_answer_from, settings.judge_calibration)
         self._model = model
+        self._judge: AnswerabilityJudge | None = None
         self._lock = threading.Lock()
 
     @property
@@ -151,6 +164,12 @@ class LLMEngine:
             if self._model is None:
                 self._model = chat_model(self.settings)
             return self._model
+
+    @property
+    def judge(self) -> AnswerabilityJudge:
+        if self._judge is None:
+            self._judge = AnswerabilityJudge(self.model)
+        return self._judge
 
     def evidence(self, retrieval: Retrieval, scored: list[ScoredSentence] | None = None) -> list[Evidence]:
         """The top-scoring sentences that fit the prompt budget, grouped by passage (best passage first)."""
@@ -168,59 +187,98 @@ class LLMEngine:
         return [Evidence(self.index.passages[row], row, tuple(sorted(spans))) for row, spans in chosen.items()]
 
     def messages(self, question: str, evidence: list[Evidence]) -> list[tuple[str, str]]:
+        """The written answer's prompt; the judge's prompts append to its last message, so they share its cached prefix."""
         numbered = "\n".join(f"[{i}] {e.text()}" for i, e in enumerate(evidence, 1))
         return [("system", SYSTEM_PROMPT), ("human", f"Passages:\n{numbered}\n\nQuestion: {question}")]
 
-    def stream(self, retrieval: Retrieval) -> Iterator[str | Answer]:
+    def stream(self, retrieval: Retrieval) -> Iterator[str | Verdict | Answer]:
         start = time.perf_counter()
         scored = self.extractive.score_sentences(retrieval)
         preview = self.extractive.answer(retrieval, scored)
         if preview.abstained:  # nothing retrieved scores the calibrated threshold: no need to ask the model
-            preview.engine = self.name
+            preview.engine, preview.notice = self.name, "No passage comes close enough to ask the model."
             yield preview
             return
+        preview.status, preview.notice = PENDING, ""
         yield preview
         evidence = self.evidence(retrieval, scored)
+        messages = self.messages(retrieval.question, evidence)
         text, first_token = "", None
         try:
-            for chunk in self.model.stream(self.messages(retrieval.question, evidence)):
+            verdict = self.gate.run(self.judge.run(messages))
+            judged_ms = round((time.perf_counter() - start) * 1000, 1)
+            checks: dict[str, Any] = {**preview.checks, "p_yes": verdict.p_yes, "judgement_ms": judged_ms}
+            yield verdict
+            if verdict.status != "answered":
+                yield self._not_answered(preview, verdict, checks)
+                return
+            for chunk in self.model.stream(messages):
                 piece = chunk.content if isinstance(chunk.content, str) else ""
                 if piece:
                     first_token = first_token or time.perf_counter()
                     text += piece
                     yield piece
+            answer = self.verify(retrieval, text, evidence, check_claims=True)
         except backend_errors() as exc:
             reason = " ".join(str(exc).split())[:200] or type(exc).__name__
             log.warning("the LLM is unavailable (%s); answering extractively", reason)
-            preview.notice = f"The LLM is unavailable ({reason}); this is the extractive answer."
+            preview.status = "answered"
+            preview.notice = f"The LLM is unavailable ({reason}); this is the extractive answer, not checked by the model."
             yield preview
             return
-        answer = self.verify(retrieval, text, evidence)
-        if answer.abstained:
-            # The calibrated retrieval score says the briefs answer this; the bundled model often refuses
-            # wrongly (on the eval set, most of its refusals were on answerable questions), so the quotes stand.
-            preview.notice = (
-                "The LLM found no answer in the passages; these are the best-matching quotes."
+        if not answer.answered:
+            why = (
+                "The model found no answer in the passages."
                 if says_abstain(text)
-                else "The written answer was not supported by the passages; these are the best-matching quotes."
+                else "The written answer was not supported by the passages."
             )
-            preview.dropped, answer = answer.dropped, preview
+            answer = self._not_answered(preview, Verdict("unsure", verdict.confidence, verdict.p_yes), checks, why, answer.dropped)
+        answer.confidence = verdict.confidence
+        answer.checks = {**checks, **answer.checks}
         answer.generated = text
         answer.timings_ms["generate"] = (time.perf_counter() - start) * 1000
+        answer.timings_ms["judgement"] = checks["judgement_ms"]
         if first_token is not None:
             answer.timings_ms["first_token"] = (first_token - start) * 1000
         yield answer
 
-    def verify(self, retrieval: Retrieval, text: str, evidence: list[Evidence]) -> Answer:
-        """The generated text kept only where a numbered passage supports it; nothing supported abstains."""
-        answer = Answer(retrieval.question, ABSTAIN_TEXT, True, [], retrieval.hits, engine=self.name)
+    def _not_answered(
+        self, preview: Answer, verdict: Verdict, checks: dict[str, Any], why: str = "", dropped: list[str] | None = None
+    ) -> Answer:
+        """Abstained: "the briefs don't say", with the closest passages; unsure: the closest evidence, labelled as not an answer."""
+        if verdict.status == "abstained":
+            answer = Answer(preview.question, ABSTAIN_TEXT, "abstained", [], preview.retrieved, engine=self.name)
+            answer.notice = "The model judged that these passages do not state the answer."
+        else:
+            answer = Answer(preview.question, UNSURE_TEXT, "unsure", preview.citations, preview.retrieved, engine=self.name)
+            answer.sentences = preview.sentences
+            answer.notice = why or "The passages discuss this, but the model could not confirm that they state the answer."
+        answer.confidence, answer.checks, answer.dropped = verdict.confidence, checks, dropped or []
+        answer.timings_ms["judgement"] = checks["judgement_ms"]
+        return answer
+
+    def verify(self, retrieval: Retrieval, text: str, evidence: list[Evidence], check_claims: bool = False) -> Answer:
+        """The generated text kept where a numbered passage supports it and (``check_claims``) the judge says it states it."""
+        answer = Answer(retrieval.question, ABSTAIN_TEXT, "abstained", [], retrieval.hits, engine=self.name)
         if says_abstain(text) or not evidence:
             return answer
         vectors = [self.index.sentences_of(e.row) for e in evidence]
         verified = self.verifier.run(text, [e.passage for e in evidence], vectors, retrieval.question)
-        answer.dropped = verified.dropped
-        if verified.sentences:
-            answer.text, answer.citations, answer.sentences, answer.abstained = verified.text, verified.citations, verified.sentences, False
+        kept, dropped = verified.kept, list(verified.dropped)
+        if check_claims and self.settings.claim_threshold > 0 and kept:
+            seen = {e.passage.passage_id: e.text() for e in evidence}  # each passage as the model saw it
+            claims = []
+            for claim, passage, _span in kept:
+                p = self.judge.claim(SYSTEM_PROMPT, claim, seen[passage.passage_id]).p_yes
+                claims.append(None if p is None else round(p, 4))
+                if p is not None and p < self.settings.claim_threshold:
+                    dropped.append(claim)
+            answer.checks["claims"] = claims
+            kept = [k for k, p in zip(kept, claims, strict=True) if p is None or p >= self.settings.claim_threshold]
+        answer.dropped = dropped
+        if kept:
+            answer.text, answer.citations = cite(kept)
+            answer.sentences, answer.status = [c for c, _, _ in kept], "answered"
         return answer
 
     def run(self, retrieval: Retrieval) -> Answer:

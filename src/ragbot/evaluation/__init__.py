@@ -8,7 +8,7 @@ from typing import Any
 
 from ragbot.chain import Pipeline
 from ragbot.evaluation.dataset import Dataset
-from ragbot.evaluation.report import summarize_run
+from ragbot.evaluation.report import compare, summarize_run
 from ragbot.evaluation.runner import run
 
 
@@ -31,3 +31,22 @@ def evaluate(
         "skipped_lines": dataset.errors,
     }
     return summarize_run(out_dir, config, records, echo)
+
+
+def evaluate_with_baseline(
+    pipeline: Pipeline,
+    baseline: Pipeline,
+    dataset: Dataset,
+    out_dir: Path,
+    labels: tuple[str, str],
+    k: int = 10,
+    progress: bool = False,
+    echo: Callable[[str], None] = print,
+) -> str:
+    """ragbot and a baseline on the same questions, in one run: out_dir/<label>/ each, and comparison.md side by side."""
+    for label, subject in zip(labels, (pipeline, baseline), strict=True):
+        echo(f"{label}:")
+        evaluate(subject, dataset, out_dir / label, label, k=k, progress=progress, echo=echo)
+    text = compare(out_dir / labels[1], out_dir / labels[0])
+    (out_dir / "comparison.md").write_text(f"# {labels[0]} against {labels[1]}\n\n```\n{text}\n```\n", encoding="utf-8")
+    return text

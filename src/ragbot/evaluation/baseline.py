@@ -1,18 +1,40 @@
-"""The tutorial recipe users start from, as a baseline: 1000/200-character chunks, dense retrieval, top 4."""
+"""The tutorial recipes users start from, as baselines: 1000/200-character chunks, dense retrieval, top 4.
+
+``naive`` answers with ragbot's extractive engine over that index; ``naive-llm`` is LangChain's RAG
+tutorial whole: the same chunks, the same LLM as ragbot, the tutorial's "use the following pieces
+of retrieved context" prompt, and no verification or abstention of its own.
+"""
 
 from __future__ import annotations
 
+import re
+import time
+from collections.abc import Iterator
 from typing import Any
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from ragbot.chunking import Passage, split_sentences
+from ragbot.citations import Answer, Citation
 from ragbot.corpus import load_corpus
 from ragbot.index import Index
 from ragbot.models import Embedder, count_tokens
+from ragbot.retrieval import Retrieval
 from ragbot.settings import Settings
 
+BASELINES = ("naive", "naive-llm")
 NAIVE_SETTINGS: dict[str, Any] = {"retriever": "dense", "answer_passages": 4, "embed_title": False}
+# LangChain's RAG tutorial prompt (the "rlm/rag-prompt" of its hub), word for word.
+TUTORIAL_PROMPT = (
+    "You are an assistant for question-answering tasks. Use the following pieces of retrieved context to answer the question. "
+    "If you don't know the answer, just say that you don't know. Use three sentences maximum and keep the answer concise.\n"
+    "Question: {question} \nContext: {context} \nAnswer:"
+)
+# What a user reads as "no answer" from the tutorial's model: counted as abstaining, to the baseline's credit.
+_DONT_KNOW = re.compile(
+    r"\b(i )?(do not|don'?t) know\b|\b(not|no) (mentioned|provided|stated|specified|information)\b|\bdoes not (say|mention|provide)",
+    re.I,
+)
 
 
 def naive_index(settings: Settings, embedder: Embedder) -> Index:
@@ -35,3 +57,55 @@ def naive_index(settings: Settings, embedder: Embedder) -> Index:
     sentence_vectors = embedder.encode([s for p in passages for s in p.sentence_texts()])
     manifest = {"baseline": "naive", "documents": documents, "counts": {"passages": len(passages)}}
     return Index.from_arrays(manifest, passages, vectors, sentence_vectors)
+
+
+class NaiveLLMEngine:
+    """The tutorial's chain: the top 4 chunks stuffed into its prompt, the model's reply shown as it is, the chunks as sources."""
+
+    name = "naive-llm"
+
+    def __init__(self, model: Any, passages: int = 4) -> None:
+        self.model, self.passages = model, passages
+
+    def stream(self, retrieval: Retrieval) -> Iterator[str | Answer]:
+        start = time.perf_counter()
+        hits = retrieval.hits[: self.passages]
+        context = "\n\n".join(h.passage.text for h in hits)
+        text, first_token = "", None
+        for chunk in self.model.stream([("human", TUTORIAL_PROMPT.format(question=retrieval.question, context=context))]):
+            piece = chunk.content if isinstance(chunk.content, str) else ""
+            if piece:
+                first_token = first_token or time.perf_counter()
+                text += piece
+                yield piece
+        text = " ".join(text.split())
+        dont_know = bool(_DONT_KNOW.search(text[:120]))
+        citations = [] if dont_know else [Citation(i, h.passage, h.passage.text) for i, h in enumerate(hits, 1)]
+        answer = Answer(retrieval.question, text, "abstained" if dont_know else "answered", citations, retrieval.hits, engine=self.name)
+        answer.generated = text
+        answer.timings_ms["generate"] = (time.perf_counter() - start) * 1000
+        if first_token is not None:
+            answer.timings_ms["first_token"] = (first_token - start) * 1000
+        yield answer
+
+    def run(self, retrieval: Retrieval) -> Answer:
+        final = [e for e in self.stream(retrieval) if isinstance(e, Answer)]
+        return final[-1]
+
+
+def baseline_pipeline(name: str, settings: Settings) -> Any:
+    """The named baseline as a Pipeline over its own naive index, on the same embedder (and LLM) as ragbot."""
+    from ragbot.chain import Pipeline
+    from ragbot.models import load_embedder, load_query_encoder
+
+    if name not in BASELINES:
+        raise ValueError(f"unknown baseline {name!r}; choose from: {', '.join(BASELINES)}")
+    naive = settings.model_copy(update=NAIVE_SETTINGS)
+    embedder = load_embedder(naive.embed_model, naive.threads, naive.embed_batch_size)
+    index, encoder = naive_index(naive, embedder), load_query_encoder(naive.embed_model, naive.threads)
+    engine = None
+    if name == "naive-llm":
+        from ragbot.engines.llm import chat_model
+
+        engine = NaiveLLMEngine(chat_model(naive))
+    return Pipeline(naive, index, encoder, engine)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ragbot.corpus import corpus_files, decode
@@ -30,10 +30,17 @@ class EvalItem:
     answer: str
     key_facts: tuple[str, ...]
     evidence: tuple[Evidence, ...]
+    subtype: str = ""  # e.g. an unanswerable question's kind: off_topic, near_miss, wrong_country, after_brief
+    position: int = 0  # 1-based place among its file's questions: odd places calibrate, even ones report (see `half`)
 
     @property
     def answerable(self) -> bool:
         return self.type != "unanswerable"
+
+    @property
+    def half(self) -> str:
+        """ "odd" or "even": thresholds are chosen on the odd half of each file and reported on the even half."""
+        return "odd" if self.position % 2 else "even"
 
 
 @dataclass
@@ -71,7 +78,10 @@ def _parse(obj: object, texts: dict[str, str]) -> EvalItem:
         raise ValueError("an unanswerable question cannot have evidence")
     if obj["type"] != "unanswerable" and not evidence:
         raise ValueError("an answerable question needs evidence")
-    return EvalItem(str(obj["id"]), obj["question"], obj["type"], str(obj["answer"]), tuple(obj["key_facts"]), tuple(evidence))
+    subtype = obj.get("subtype", "")
+    if not isinstance(subtype, str):
+        raise ValueError("subtype must be a string")
+    return EvalItem(str(obj["id"]), obj["question"], obj["type"], str(obj["answer"]), tuple(obj["key_facts"]), tuple(evidence), subtype)
 
 
 def load_dataset(path: Path, corpus_dir: Path) -> Dataset:
@@ -95,7 +105,19 @@ def load_dataset(path: Path, corpus_dir: Path) -> Dataset:
             errors.append(f"{path}:{n}: {exc}")
             continue
         seen.add(item.id)
-        items.append(item)
+        items.append(replace(item, position=len(items) + 1))
     if not items:
         raise RagbotError(f"dataset {path} has no usable questions" + (f" ({errors[0]})" if errors else ""))
     return Dataset(path, items, errors)
+
+
+def combine(datasets: list[Dataset]) -> Dataset:
+    """Several datasets as one run (ids must differ); each question keeps its place in its own file."""
+    if len(datasets) == 1:
+        return datasets[0]
+    items = [item for d in datasets for item in d.items]
+    ids = [item.id for item in items]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise RagbotError(f"question ids repeat across the datasets: {', '.join(duplicates[:5])}")
+    return Dataset(Path(" + ".join(str(d.path) for d in datasets)), items, [e for d in datasets for e in d.errors])

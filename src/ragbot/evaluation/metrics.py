@@ -97,6 +97,20 @@ def key_fact_recall(answer: str, facts: Sequence[str]) -> float:
     return sum(normalise(f) in norm for f in facts) / len(facts)
 
 
+OUTCOMES = ("correct", "partial", "wrong", "unsure", "abstained")
+
+
+def outcome(status: str, answer: str, facts: Sequence[str], answerable: bool) -> str:
+    """What a user got: correct (every key fact), partial, wrong (an answer with none, or any answer to an unanswerable
+    question), unsure or abstained (no answer offered)."""
+    if status != "answered":
+        return status
+    if not answerable:
+        return "wrong"
+    recall = key_fact_recall(answer, facts)
+    return "correct" if recall == 1.0 else "partial" if recall > 0 else "wrong"
+
+
 def token_f1(answer: str, gold: str) -> float:
     pred, ref = normalise(answer).split(), normalise(gold).split()
     if not pred or not ref:

@@ -9,14 +9,16 @@ from statistics import mean
 from typing import Any
 
 from ragbot.errors import RagbotError
-from ragbot.evaluation.metrics import percentile
+from ragbot.evaluation.metrics import OUTCOMES, percentile
 from ragbot.evaluation.runner import read_results
 
 METRICS_FILE, REPORT_FILE = "metrics.json", "report.md"
 RETRIEVAL = ("hit@1", "hit@3", "hit@5", "hit@10", "mrr", "ndcg@10", "evidence_coverage")
 ANSWER = ("key_fact_recall", "token_f1", "citation_support", "citation_precision")
-LATENCY = ("latency_p50_ms", "latency_p95_ms", "first_token_p50_ms", "first_token_p95_ms")
-TABLE_METRICS = (*RETRIEVAL, *ANSWER, "abstention", "false_abstention", *LATENCY)
+LATENCY = ("latency_p50_ms", "latency_p95_ms", "first_token_p50_ms", "first_token_p95_ms", "judgement_p50_ms", "judgement_p95_ms")
+OUTCOME_SHARES = tuple(f"{o}_share" for o in OUTCOMES)
+TRUST = ("wrong_answer_rate", "wrong_among_answered", "abstention", "false_abstention", *OUTCOME_SHARES)
+TABLE_METRICS = (*TRUST, *RETRIEVAL, *ANSWER, *LATENCY)
 
 
 def aggregate(records: list[dict[str, Any]]) -> dict[str, float | int]:
@@ -29,11 +31,19 @@ def aggregate(records: list[dict[str, Any]]) -> dict[str, float | int]:
     for name in (*RETRIEVAL, *ANSWER):
         if answerable:
             out[name] = mean(s[name] for s in answerable)
-    if unanswerable:
+    if unanswerable:  # unsure counts as not answering, like an abstention: the user is told it is not an answer
         out["abstention"] = mean(float(s["abstained"]) for s in unanswerable)
     if answerable:
         out["false_abstention"] = mean(float(s["abstained"]) for s in answerable)
-    for key, prefix in (("latency_ms", "latency"), ("first_token_ms", "first_token")):
+    outcomes = [r["scores"].get("outcome") for r in ok]
+    if outcomes and None not in outcomes:
+        for name in OUTCOMES:
+            out[f"{name}_share"] = outcomes.count(name) / len(outcomes)
+        out["wrong_answer_rate"] = out["wrong_share"]
+        offered = sum(o in ("correct", "partial", "wrong") for o in outcomes)
+        if offered:
+            out["wrong_among_answered"] = outcomes.count("wrong") / offered
+    for key, prefix in (("latency_ms", "latency"), ("first_token_ms", "first_token"), ("judgement_ms", "judgement")):
         values = [r["scores"][key] for r in ok if r["scores"].get(key) is not None]
         if values:  # first-token times exist only for written (LLM) answers
             out[f"{prefix}_p50_ms"], out[f"{prefix}_p95_ms"] = percentile(values, 0.5), percentile(values, 0.95)
@@ -42,10 +52,13 @@ def aggregate(records: list[dict[str, Any]]) -> dict[str, float | int]:
 
 def summarise(records: list[dict[str, Any]], config: dict[str, Any]) -> dict[str, Any]:
     types = sorted({r["type"] for r in records})
+    subtypes = sorted({r.get("subtype") or "" for r in records} - {""})
     return {
         "config": config,
         "overall": aggregate(records),
         "by_type": {t: aggregate([r for r in records if r["type"] == t]) for t in types},
+        "by_half": {h: aggregate([r for r in records if r.get("half") == h]) for h in ("odd", "even")},
+        "by_subtype": {t: aggregate([r for r in records if r.get("subtype") == t]) for t in subtypes},
     }
 
 
@@ -57,11 +70,14 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def metrics_table(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
-    """Headers and rows of the metrics table: one row per metric, one column for all questions and one per type."""
-    columns = [("all", summary["overall"]), *summary["by_type"].items()]
+def metrics_table(
+    summary: dict[str, Any], by: str = "by_type", names: tuple[str, ...] = TABLE_METRICS
+) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of a metrics table: one row per metric, one column for all questions and one per type (or half, subtype)."""
+    columns = [("all", summary["overall"]), *summary.get(by, {}).items()]
     headers = ["metric", *(label for label, _ in columns)]
-    return headers, [[name, *(format_value(values.get(name)) for _, values in columns)] for name in TABLE_METRICS]
+    shown = [n for n in names if any(values.get(n) is not None for _, values in columns)]
+    return headers, [[name, *(format_value(values.get(name)) for _, values in columns)] for name in shown]
 
 
 def _markdown(headers: list[str], rows: list[list[str]]) -> str:
@@ -81,9 +97,30 @@ def write_report(out_dir: Path, summary: dict[str, Any], records: list[dict[str,
         "",
         "Configuration: " + ", ".join(f"{k}={v}" for k, v in config.get("settings", {}).items() if k in _SHOWN_SETTINGS),
         "",
+        "## What users got",
+        "",
+        f"**Wrong-answer rate {format_value(overall.get('wrong_answer_rate'))}** · key-fact recall "
+        f"{format_value(overall.get('key_fact_recall'))} · abstention {format_value(overall.get('abstention'))} · "
+        f"false abstention {format_value(overall.get('false_abstention'))}",
+        "",
+        _markdown(*metrics_table(summary, names=TRUST)),
+        "",
+        "Outcomes: correct (every key fact), partial (some), wrong (an answer holding none of the key facts, or any answer to "
+        "an unanswerable question), unsure or abstained (no answer offered; both count as abstaining). Shares are over all "
+        "questions of the column; wrong among answered is over the answers offered.",
+        "",
+        "By half (thresholds are chosen on the odd half of each file; the even half is held out):",
+        "",
+        _markdown(*metrics_table(summary, "by_half", names=(*TRUST, "key_fact_recall", "hit@1", "mrr"))),
+        "",
+        *(
+            ["Unanswerable questions by kind:", "", _markdown(*metrics_table(summary, "by_subtype", names=TRUST)), ""]
+            if summary.get("by_subtype")
+            else []
+        ),
         "## Metrics",
         "",
-        _markdown(*metrics_table(summary)),
+        _markdown(*metrics_table(summary, names=(*RETRIEVAL, *ANSWER, *LATENCY))),
         "",
         "Retrieval and answer metrics are means over answerable questions; abstention is over unanswerable ones, "
         "false abstention over answerable ones. A passage counts as relevant when it holds at least half of a gold quote.",
@@ -212,8 +249,9 @@ def summarize_run(
     summary = summarise(records, config)
     write_report(out_dir, summary, records)
     o = summary["overall"]
-    shown = {"hit@1": "hit@1", "hit@5": "hit@5", "mrr": "MRR", "key_fact_recall": "key facts", "citation_support": "citation support",
-             "abstention": "abstention", "false_abstention": "false abstention", "latency_p50_ms": "p50 ms"}  # fmt: skip
+    shown = {"wrong_answer_rate": "WRONG ANSWERS", "key_fact_recall": "key facts", "abstention": "abstention",
+             "false_abstention": "false abstention", "hit@1": "hit@1", "mrr": "MRR", "citation_support": "citation support",
+             "latency_p50_ms": "p50 ms"}  # fmt: skip
     echo(f"{o['questions']} questions: " + "  ".join(f"{label} {format_value(o.get(key))}" for key, label in shown.items()))
     echo(f"wrote {out_dir}/ (results.jsonl, metrics.json, report.md, 3 plots)")
     return summary

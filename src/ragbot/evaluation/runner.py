@@ -21,11 +21,15 @@ def _span(passage: Any) -> m.Span:
 
 
 def score(item: EvalItem, answer: Answer) -> dict[str, Any]:
-    """Per-question scores; retrieval and answer scores only for answerable questions."""
+    """Per-question scores and the outcome a user saw; retrieval and answer scores only for answerable questions."""
     scores: dict[str, Any] = {
-        "abstained": answer.abstained,
+        "status": answer.status,
+        "confidence": answer.confidence,
+        "abstained": not answer.answered,  # "unsure" is not an answer either
+        "outcome": m.outcome(answer.status, answer.text, item.key_facts, item.answerable),
         "latency_ms": answer.timings_ms.get("total"),
         "first_token_ms": answer.timings_ms.get("first_token"),
+        "judgement_ms": answer.timings_ms.get("judgement"),
     }
     if not item.answerable:
         return scores
@@ -39,8 +43,8 @@ def score(item: EvalItem, answer: Answer) -> dict[str, Any]:
             "mrr": m.reciprocal_rank(rank),
             "ndcg@10": m.ndcg_at(ranked, item.evidence, 10),
             "evidence_coverage": m.evidence_coverage(ranked, item.evidence),
-            "key_fact_recall": 0.0 if answer.abstained else m.key_fact_recall(answer.text, item.key_facts),
-            "token_f1": 0.0 if answer.abstained else m.token_f1(answer.text, item.answer),
+            "key_fact_recall": m.key_fact_recall(answer.text, item.key_facts) if answer.answered else 0.0,
+            "token_f1": m.token_f1(answer.text, item.answer) if answer.answered else 0.0,
             "citation_support": support,
             "citation_precision": precision,
         }
@@ -59,13 +63,17 @@ def run(pipeline: Pipeline, items: list[EvalItem], out_dir: Path, k: int = 10, p
             try:
                 answer = pipeline.ask(item.question, k=k)
             except RagbotError as exc:  # e.g. an over-long question: recorded, the run goes on
-                record = {"id": item.id, "type": item.type, "question": item.question, "error": str(exc), "scores": {}}
+                record = {"id": item.id, **_labels(item), "question": item.question, "error": str(exc), "scores": {}}
             else:
-                record = {"id": item.id, "type": item.type, **answer.to_dict(), "scores": score(item, answer)}
+                record = {"id": item.id, **_labels(item), **answer.to_dict(), "scores": score(item, answer)}
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
             f.flush()
             records.append(record)
     return records
+
+
+def _labels(item: EvalItem) -> dict[str, Any]:
+    return {"type": item.type, "subtype": item.subtype, "half": item.half}
 
 
 def read_results(out_dir: Path) -> list[dict[str, Any]]:

@@ -1,0 +1,263 @@
+"""The Chat tab: a question, the closest passages at once, the model's check, then the written, cited answer.
+
+Every answer ends in one of three states, shown the same way in the chat and the sources panel:
+answered (cited), unsure (the closest evidence, labelled as not an answer) and "the briefs don't say"
+(with the closest passages).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ragbot.app.concurrency import ASK_GROUP, LLM_GROUP, LLM_LIMIT
+from ragbot.app.live import LivePipeline, brief_choices
+from ragbot.app.render import HIT_ID, SOURCES_PLACEHOLDER, VIEWER_PLACEHOLDER, answer_markdown, as_text, render_document, render_sources
+from ragbot.chain import Pipeline
+from ragbot.citations import PENDING, Answer
+from ragbot.corpus import decode
+from ragbot.engines.judge import Verdict
+from ragbot.errors import RagbotError
+from ragbot.store import Feedback, Store
+
+WRITING_MESSAGE = "A written answer is still on its way: ask again when it is done, or press Clear."
+SCROLL_TO_HIT = f"() => {{ const el = document.getElementById('{HIT_ID}'); if (el) el.scrollIntoView({{block: 'center'}}); }}"
+# `confidence` is always the calibrated probability that the passages state the answer, whatever the state.
+VERDICT_MARKDOWN = {
+    "answered": "✅ *The passages state the answer (confidence {c:.2f}).*",
+    "unsure": "❔ *The passages may not state the answer (confidence that they do: {c:.2f}).*",
+    "abstained": "🚫 *The passages do not state the answer (confidence that they do: {c:.2f}).*",
+}
+
+
+def status_markdown(answer: Answer) -> list[str]:
+    """The lines that open an answer in the chat: what state it is in, before any quote or written text."""
+    confidence = "" if answer.confidence is None else f" (confidence that they do: {answer.confidence:.2f})"
+    if answer.status == PENDING:
+        return ["🔎 **Closest passages** · *checking whether they state the answer…*"]
+    if answer.status == "unsure":
+        return [f"❔ **Unsure: not an answer.** {as_text(answer.notice)}{confidence}", "", "*Closest evidence:*"]
+    if answer.status == "abstained":
+        return [f"🚫 **The briefs don't say.**{confidence} *The closest passages are under Sources.*"]
+    return []
+
+
+def chat_turn(answer: Answer, written: str = "", verdict: Verdict | None = None) -> list[dict[str, Any]]:
+    """The user's message and the answer as chat messages; while the answer is pending, the quotes, the check and the text so far.
+
+    Questions, answers and generated text are shown as text: no HTML or markdown from them is rendered.
+    """
+    lines = []
+    if answer.standalone:
+        lines.append(f"*Understood as:* {as_text(answer.standalone)}\n")
+    lines += status_markdown(answer)
+    if not answer.abstained:
+        quoted = answer.status in (PENDING, "unsure")
+        lines.append(("> " if quoted else "") + answer_markdown(answer.text if not quoted else " ".join(_quotes(answer))))
+    if verdict is not None:
+        lines.append("\n" + VERDICT_MARKDOWN[verdict.status].format(c=verdict.confidence))
+        if verdict.status == "answered":
+            lines.append(f"✍️ *Writing an answer…* {as_text(written)}")
+    if answer.dropped:
+        lines.append(f"\n*{len(answer.dropped)} written sentence(s) removed: the cited passage does not state them.*")
+    if answer.answered and answer.confidence is not None:
+        lines.append(f"\n*Checked by the model: the cited passages state this (confidence {answer.confidence:.2f}).*")
+    if answer.notice and answer.answered:
+        lines.append(f"\n⚠️ {as_text(answer.notice)}")
+    return [{"role": "user", "content": as_text(answer.question)}, {"role": "assistant", "content": "\n".join(x for x in lines if x)}]
+
+
+def _quotes(answer: Answer) -> list[str]:
+    """The preview's or the unsure answer's quotes, each with its marker, as evidence rather than as an answer."""
+    return [f"“{c.quote.strip()}” [{c.n}]" for c in answer.citations] or [answer.text]
+
+
+def example_questions(pipeline: Pipeline) -> list[str]:
+    if pipeline.settings.example_questions:
+        return list(pipeline.settings.example_questions)
+    return [f"What is “{d['title']}” about?" for d in list(pipeline.index.documents.values())[:3]]
+
+
+@dataclass(frozen=True)
+class ChatTab:
+    """The components other tabs update: the brief picker follows the library."""
+
+    briefs: Any
+
+
+def build_chat_tab(live: LivePipeline, store: Store) -> ChatTab:
+    """The tab's components and events, inside an open gr.Tab."""
+    import gradio as gr
+
+    pipeline = live.pipeline
+
+    def scope(briefs: list[str], documents: dict[str, Any]) -> set[str] | None:
+        return None if set(briefs) >= set(documents) else set(briefs)
+
+    def settle(answer: Answer, history: list[dict[str, Any]], turns: list[tuple[str, str]], top_k: int, briefs: list[str]) -> tuple:
+        """The finished turn: chat, source cards, the record feedback refers to, the source picker and the conversation."""
+        documents = live.pipeline.index.documents
+        last = {
+            "question": answer.question,
+            "answer": answer.text,
+            "abstained": not answer.answered,
+            "citations": [{k: v for k, v in c.to_dict().items() if k != "text"} for c in answer.citations],
+            "settings": {
+                "engine": answer.engine,
+                "status": answer.status,
+                "confidence": answer.confidence,
+                "top_k": int(top_k),
+                "briefs": sorted(briefs),
+                "retriever": live.pipeline.settings.retriever,
+            },
+        }
+        label = "" if answer.answered else "closest: "
+        sources = [(f"[{c.n}] {label}{c.passage.title}", c.passage.passage_id) for c in answer.citations]
+        if answer.abstained:
+            sources = [(f"closest: {h.passage.title}", h.passage.passage_id) for h in answer.retrieved[:3]]
+        turns = [*(turns or []), (answer.standalone or answer.question, answer.text)][-6:]
+        picker = gr.Radio(choices=sources, value=None)
+        return [*history, *chat_turn(answer)], render_sources(answer, documents), last, picker, turns
+
+    def respond(
+        question: str,
+        history: list[dict[str, Any]],
+        turns: list[tuple[str, str]],
+        top_k: int,
+        briefs: list[str],
+        engine: str,
+        pending: dict[str, Any] | None,
+    ) -> tuple[Any, ...]:
+        """The closest passages, at once (ASK_GROUP): retrieval and the extractive answer. With the LLM engine, `write` follows."""
+        if pending and time.monotonic() - pending["since"] < live.pipeline.settings.llm_timeout + 30:
+            # The written answer redraws this chat as it streams: a second question now would be drawn over.
+            raise gr.Error(WRITING_MESSAGE, title="Still writing", print_exception=False)
+        current = live.with_engine("extractive")
+        history = list(history or [])
+        no_sources = gr.Radio(choices=[], value=None)
+        failed = (SOURCES_PLACEHOLDER, question, None, no_sources, "", turns, None)
+        if not briefs:
+            return [*history, {"role": "assistant", "content": "⚠️ Choose at least one brief to search in Settings."}], *failed
+        try:
+            answer = current.ask(question, k=int(top_k), docs=scope(briefs, current.index.documents), history=turns)
+        except RagbotError as exc:
+            return [*history, {"role": "assistant", "content": f"⚠️ {exc}"}], *failed
+        if engine == "llm" and not answer.abstained:  # below the threshold the LLM engine abstains too: nothing to check
+            answer.status, answer.notice = PENDING, ""
+            pending = {"question": answer.question, "history": history, "turns": turns, "since": time.monotonic()}
+            return [*history, *chat_turn(answer)], render_sources(answer, current.index.documents), "", None, no_sources, "", turns, pending
+        chat_out, sources_out, last, picker, turns = settle(answer, history, turns, top_k, briefs)
+        return chat_out, sources_out, "", last, picker, "", turns, None
+
+    def write(pending: dict[str, Any] | None, top_k: int, briefs: list[str]) -> Iterator[tuple[Any, ...]]:
+        """The model's check and the written answer (LLM_GROUP, one at a time), under the quotes; then the final state."""
+        if not pending:
+            yield tuple(gr.skip() for _ in range(6))
+            return
+        current = live.with_engine("llm")
+        history, turns = pending["history"], pending["turns"]
+        preview: Answer | None = None
+        verdict: Verdict | None = None
+        written = ""
+        skip = (gr.skip(),) * 5
+        try:
+            for event in current.stream(pending["question"], k=int(top_k), docs=scope(briefs, current.index.documents), history=turns):
+                if isinstance(event, Answer):
+                    if event.status != PENDING:
+                        yield (*settle(event, history, turns, top_k, briefs), None)
+                        return
+                    preview = event
+                    continue
+                if isinstance(event, Verdict):
+                    verdict = event
+                else:
+                    written += event
+                if preview is not None:
+                    yield [*history, *chat_turn(preview, written, verdict)], *skip
+        except RagbotError as exc:
+            yield [*history, {"role": "assistant", "content": f"⚠️ {exc}"}], gr.skip(), None, gr.skip(), turns, None
+
+    def open_source(passage_id: str | None) -> str:
+        current = live.pipeline
+        row = current.index.row_of(passage_id) if passage_id else None
+        if row is None:
+            return VIEWER_PLACEHOLDER
+        p = current.index.passages[row]
+        path = current.settings.corpus_dir / p.doc_id
+        try:
+            raw = decode(path.read_bytes(), path)
+        except (OSError, RagbotError):
+            return f"<p class='rb-empty'>{p.doc_id} is no longer in the corpus folder.</p>"
+        return render_document(raw, current.index.documents.get(p.doc_id, {}), p)
+
+    def give_feedback(rating: int, comment: str, last: dict[str, Any] | None) -> tuple[str, str]:
+        if not last:
+            return "Ask a question first.", comment
+        try:
+            store.add_feedback(Feedback(rating=rating, comment=comment or "", **last))
+        except RagbotError as exc:
+            return f"⚠️ {exc}", comment
+        return "Thank you: your feedback is saved.", ""
+
+    last_answer = gr.State(None)
+    turns = gr.State([])  # (standalone question, answer) pairs, for rewriting follow-ups
+    pending = gr.State(None)  # the question whose check and written answer are on their way
+    with gr.Row():
+        with gr.Column(scale=3):
+            chat = gr.Chatbot(label="Conversation", height=420, sanitize_html=True, placeholder="Ask a question to start.")
+            question = gr.Textbox(
+                label="Question",
+                placeholder="e.g. When did Korea become a dialogue partner of ASEAN?",
+                max_lines=4,
+                autofocus=True,
+            )
+            with gr.Row():
+                ask = gr.Button("Ask", variant="primary")
+                clear = gr.Button("Clear")
+            gr.Examples(example_questions(pipeline), inputs=question, label="Examples")
+            with gr.Accordion("Was this answer useful?", open=False):
+                comment = gr.Textbox(label="Comment (optional)", max_lines=3)
+                with gr.Row():
+                    up = gr.Button("👍 Helpful", elem_id="rb-up")
+                    down = gr.Button("👎 Not helpful", elem_id="rb-down")
+                feedback_status = gr.Markdown("")
+            with gr.Accordion("Settings", open=False):
+                top_k = gr.Slider(3, 20, value=pipeline.settings.top_k, step=1, label="Passages to retrieve")
+                briefs = gr.CheckboxGroup(brief_choices(pipeline), value=list(pipeline.index.documents), label="Briefs to search")
+                engine = gr.Dropdown(
+                    [("extractive: instant quotes", "extractive"), ("llm: checked by the model, then a written answer", "llm")],
+                    value=pipeline.settings.engine,
+                    label="Answer engine",
+                    elem_id="rb-engine",
+                )
+        with gr.Column(scale=2):
+            gr.Markdown("### Sources")
+            sources = gr.HTML(SOURCES_PLACEHOLDER, elem_id="rb-sources")
+            source_pick = gr.Radio([], label="Read a source in its brief", elem_id="rb-source-pick")
+            viewer = gr.HTML(VIEWER_PLACEHOLDER, elem_id="rb-viewer")
+
+    outputs = [chat, sources, question, last_answer, source_pick, feedback_status, turns, pending]
+    inputs = [question, chat, turns, top_k, briefs, engine, pending]
+    written = [chat, sources, last_answer, source_pick, turns, pending]
+    # Quotes in ASK_GROUP (the Ask button and Enter share one limit); the check and the written answer in LLM_GROUP, so a
+    # slow generation never holds up other users' questions (ragbot/app/concurrency.py).
+    # `success`: a refused question (still writing) or a failed one starts no generation.
+    writes = [
+        trigger(respond, inputs, outputs, api_name=api, concurrency_id=ASK_GROUP).success(
+            write, [pending, top_k, briefs], written, api_name=False, concurrency_id=LLM_GROUP, concurrency_limit=LLM_LIMIT
+        )
+        for trigger, api in ((ask.click, "ask"), (question.submit, False))
+    ]
+    clear.click(
+        lambda: ([], SOURCES_PLACEHOLDER, "", None, gr.Radio(choices=[], value=None), "", [], None, VIEWER_PLACEHOLDER),
+        None,
+        [*outputs, viewer],
+        api_name=False,
+        cancels=writes,
+    )
+    source_pick.change(open_source, source_pick, viewer, api_name=False).then(None, None, None, js=SCROLL_TO_HIT)
+    up.click(lambda c, last: give_feedback(1, c, last), [comment, last_answer], [feedback_status, comment], api_name=False)
+    down.click(lambda c, last: give_feedback(-1, c, last), [comment, last_answer], [feedback_status, comment], api_name=False)
+    return ChatTab(briefs)
