@@ -26,9 +26,9 @@ WRITING_MESSAGE = "A written answer is still on its way: ask again when it is do
 SCROLL_TO_HIT = f"() => {{ const el = document.getElementById('{HIT_ID}'); if (el) el.scrollIntoView({{block: 'center'}}); }}"
 # `confidence` is always the calibrated probability that the passages state the answer, whatever the state.
 VERDICT_MARKDOWN = {
-    "answered": "✅ *The passages state the answer (confidence {c:.2f}).*",
-    "unsure": "❔ *The passages may not state the answer (confidence that they do: {c:.2f}).*",
-    "abstained": "🚫 *The passages do not state the answer (confidence that they do: {c:.2f}).*",
+    "answered": "*The passages state the answer (confidence {c:.2f}).*",
+    "unsure": "*The passages may not state the answer (confidence that they do: {c:.2f}).*",
+    "abstained": "*The passages do not state the answer (confidence that they do: {c:.2f}).*",
 }
 
 
@@ -36,11 +36,11 @@ def status_markdown(answer: Answer) -> list[str]:
     """The lines that open an answer in the chat: what state it is in, before any quote or written text."""
     confidence = "" if answer.confidence is None else f" (confidence that they do: {answer.confidence:.2f})"
     if answer.status == PENDING:
-        return ["🔎 **Closest passages** · *checking whether they state the answer…*"]
+        return ["**Closest passages** · *checking whether they state the answer…*"]
     if answer.status == "unsure":
-        return [f"❔ **Unsure: not an answer.** {as_text(answer.notice)}{confidence}", "", "*Closest evidence:*"]
+        return [f"**Unsure: not an answer.** {as_text(answer.notice)}{confidence}", "", "*Closest evidence:*"]
     if answer.status == "abstained":
-        return [f"🚫 **The briefs don't say.**{confidence} *The closest passages are under Sources.*"]
+        return [f"**The briefs don't say.**{confidence} *The closest passages are under Sources.*"]
     return []
 
 
