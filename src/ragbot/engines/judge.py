@@ -32,10 +32,6 @@ class Judgement:
 
     p_yes: float | None
 
-    @property
-    def decided(self) -> bool:
-        return self.p_yes is not None
-
 
 def p_yes(top_logprobs: Sequence[dict[str, Any]]) -> float | None:
     """The share of the yes-like tokens' probability in yes- plus no-like tokens' ("Yes", " yes", "NO", ...)."""

@@ -35,7 +35,8 @@ def score(item: EvalItem, answer: Answer) -> dict[str, Any]:
         return scores
     ranked = [_span(h.passage) for h in answer.retrieved]
     rank = m.first_relevant_rank(ranked, item.evidence)
-    support, precision = m.citation_scores([_span(c.passage) for c in answer.citations], item.evidence)
+    cited = [_span(c.passage) for c in answer.citations] if answer.answered else []  # unsure: closest evidence, not citations
+    support, precision = m.citation_scores(cited, item.evidence)
     scores.update(
         {
             "first_relevant_rank": rank,
