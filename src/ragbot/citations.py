@@ -194,11 +194,8 @@ class Support:
 
 @dataclass(frozen=True)
 class Verified:
-    text: str  # supported sentences, each followed by its (renumbered) marker
-    citations: list[Citation]
-    sentences: list[str]
+    kept: list[tuple[str, Passage, tuple[int, int]]]  # (sentence, supporting passage, its best span): what `cite` joins
     dropped: list[str]
-    kept: list[tuple[str, Passage, tuple[int, int]]] = field(default_factory=list)  # (sentence, passage, span) claims
 
 
 class CitationVerifier:
@@ -222,7 +219,7 @@ class CitationVerifier:
         return Support(float(sims[best] + coverage) / 2, passage.sentences[best])
 
     def run(self, text: str, numbered: list[Passage], sentence_vectors: list[np.ndarray], question: str = "") -> Verified:
-        """The answer rebuilt from its supported sentences, each with a verified marker.
+        """The answer's supported sentences, each with the passage that supports it, and the dropped ones.
 
         A passage supports a sentence only if, besides reaching the threshold, it holds every number
         and name the sentence gives (with the question, the passages the sentence cites, and the
@@ -231,7 +228,7 @@ class CitationVerifier:
         """
         claims = split_claims(text)
         if not claims:
-            return Verified("", [], [], [])
+            return Verified([], [])
         vectors = self.encoder.encode([c for c, _ in claims])
         head = known_words("\n".join([question, *(f"{p.doc_id} {p.title} {p.section or ''}" for p in numbered)]))
         words = [known_words(p.text) for p in numbered]
@@ -249,8 +246,7 @@ class CitationVerifier:
                 dropped.append(claim)
                 continue
             kept.append((claim, numbered[chosen - 1], scores[chosen].span))
-        answer, citations = cite(kept)
-        return Verified(answer, citations, [c for c, _, _ in kept], dropped, kept)
+        return Verified(kept, dropped)
 
 
 def markers(text: str) -> list[int]:

@@ -263,9 +263,8 @@ STATUS_LINES = {"answered": "Answer", "unsure": "Unsure (not an answer)", "absta
 def format_answer(answer: Any, width: int = 100) -> str:
     """Plain-text rendering: the answer's state, the answer, then each cited passage (or the closest) with its words."""
     # confidence: the calibrated probability that the passages state the answer, whatever the state
-    confidence = "" if answer.confidence is None else f", confidence {answer.confidence:.2f}"
-    if answer.confidence is not None and not answer.answered:
-        confidence = f", confidence that they do: {answer.confidence:.2f}"
+    label = "confidence" if answer.answered else "confidence that they do:"
+    confidence = "" if answer.confidence is None else f", {label} {answer.confidence:.2f}"
     lines = [f"[{STATUS_LINES.get(answer.status, answer.status)}{confidence}]", textwrap.fill(answer.text, width)]
     if answer.notice and not answer.answered:
         lines.append(textwrap.fill(answer.notice, width))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -10,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ragbot.citations import ABSTAIN_TEXT, Answer, compose
-from ragbot.engines.judge import Verdict
+from ragbot.engines.judge import Verdict, calibrated
 from ragbot.index import Index
 from ragbot.retrieval import Retrieval
 
@@ -74,8 +73,7 @@ class ExtractiveEngine:
 
     def confidence(self, best: float) -> float:
         """The calibrated probability that the briefs answer a question whose best sentence scores ``best``."""
-        a, b = self.calibration
-        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, a * best + b))))
+        return calibrated(self.calibration, best)
 
     def score_sentences(self, retrieval: Retrieval) -> list[ScoredSentence]:
         needs = answer_pattern(retrieval.question)

@@ -26,6 +26,12 @@ CLAIM_PROMPT = (
 _YES, _NO = frozenset({"yes", "y"}), frozenset({"no", "n"})
 
 
+def calibrated(calibration: tuple[float, float], x: float) -> float:
+    """sigmoid(a x + b) for calibration (a, b): a score mapped to a probability by a fitted logistic regression."""
+    a, b = calibration
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, a * x + b))))
+
+
 @dataclass(frozen=True)
 class Judgement:
     """P(Yes) over P(Yes) + P(No) for one prompt; None when neither word was among the likeliest tokens."""
@@ -98,9 +104,8 @@ class AnswerabilityGate:
         self.abstain_below, self.answer_from, self.calibration = abstain_below, answer_from, calibration
 
     def confidence(self, p: float) -> float:
-        a, b = self.calibration
         p = min(max(p, 1e-6), 1 - 1e-6)
-        return 1.0 / (1.0 + math.exp(-(a * math.log(p / (1 - p)) + b)))
+        return calibrated(self.calibration, math.log(p / (1 - p)))
 
     def run(self, judgement: Judgement) -> Verdict:
         # Neither word among the likeliest tokens: the model cannot say, which is not an answer.

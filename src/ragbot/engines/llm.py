@@ -206,11 +206,13 @@ class LLMEngine:
         text, first_token = "", None
         try:
             verdict = self.gate.run(self.judge.run(messages))
-            judged_ms = round((time.perf_counter() - start) * 1000, 1)
-            checks: dict[str, Any] = {**preview.checks, "p_yes": verdict.p_yes, "judgement_ms": judged_ms}
+            judged_ms = (time.perf_counter() - start) * 1000
+            checks: dict[str, Any] = {**preview.checks, "p_yes": verdict.p_yes}
             yield verdict
             if verdict.status != "answered":
-                yield self._not_answered(preview, verdict, checks)
+                answer = self._not_answered(preview, verdict, checks)
+                answer.timings_ms["judgement"] = judged_ms
+                yield answer
                 return
             for chunk in self.model.stream(messages):
                 piece = chunk.content if isinstance(chunk.content, str) else ""
@@ -237,7 +239,7 @@ class LLMEngine:
         answer.checks = {**checks, **answer.checks}
         answer.generated = text
         answer.timings_ms["generate"] = (time.perf_counter() - start) * 1000
-        answer.timings_ms["judgement"] = checks["judgement_ms"]
+        answer.timings_ms["judgement"] = judged_ms
         if first_token is not None:
             answer.timings_ms["first_token"] = (first_token - start) * 1000
         yield answer
@@ -254,7 +256,6 @@ class LLMEngine:
             answer.sentences = preview.sentences
             answer.notice = why or "The passages discuss this, but the model could not confirm that they state the answer."
         answer.confidence, answer.checks, answer.dropped = verdict.confidence, checks, dropped or []
-        answer.timings_ms["judgement"] = checks["judgement_ms"]
         return answer
 
     def verify(self, retrieval: Retrieval, text: str, evidence: list[Evidence], check_claims: bool = False) -> Answer:
@@ -267,14 +268,15 @@ class LLMEngine:
         kept, dropped = verified.kept, list(verified.dropped)
         if check_claims and self.settings.claim_threshold > 0 and kept:
             seen = {e.passage.passage_id: e.text() for e in evidence}  # each passage as the model saw it
-            claims = []
-            for claim, passage, _span in kept:
+            stated, claims = [], []
+            for claim, passage, span in kept:
                 p = self.judge.claim(SYSTEM_PROMPT, claim, seen[passage.passage_id]).p_yes
                 claims.append(None if p is None else round(p, 4))
                 if p is not None and p < self.settings.claim_threshold:
                     dropped.append(claim)
-            answer.checks["claims"] = claims
-            kept = [k for k, p in zip(kept, claims, strict=True) if p is None or p >= self.settings.claim_threshold]
+                else:
+                    stated.append((claim, passage, span))
+            answer.checks["claims"], kept = claims, stated
         answer.dropped = dropped
         if kept:
             answer.text, answer.citations = cite(kept)
