@@ -145,4 +145,5 @@ class Settings(BaseModel):
 def _first_error(exc: ValidationError) -> str:
     err = exc.errors()[0]
     where = ".".join(str(p) for p in err["loc"]) or "settings"
+    where = "".join(c if c.isprintable() else "?" for c in where)  # an unknown key may hold a line break: still one line
     return f"invalid setting {where}: {err['msg']}"
