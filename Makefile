@@ -42,4 +42,4 @@ bench: setup
 	$(BIN)/ragbot bench
 
 clean:
-	rm -rf $(VENV) index/manifest.json index/passages-* index/vectors-* index/sentences-* index/.lock
+	rm -rf $(VENV) index/manifest.json index/passages-* index/vectors-* index/sentences-* index/bm25-* index/.verified.json index/.lock

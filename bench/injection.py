@@ -24,7 +24,7 @@ from threadpoolctl import threadpool_limits
 
 from ragbot.chain import Pipeline
 from ragbot.index import build_index
-from ragbot.models import load_embedder, load_query_encoder
+from ragbot.models import embedder_for, query_encoder_for
 from ragbot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,9 +50,9 @@ def with_documents(base: Settings, root: Path, transform: object = None) -> Pipe
         text = doc.read_text(encoding="utf-8")
         (root / "corpus" / doc.name).write_text(transform(text) if callable(transform) else text, encoding="utf-8")
     settings = base.model_copy(update={"corpus_dir": root / "corpus", "index_dir": root / "index"})
-    embedder = load_embedder(settings.embed_model, settings.threads, settings.embed_batch_size)
+    embedder = embedder_for(settings)
     index, _ = build_index(settings, embedder, progress=False, log=lambda _m: None)
-    return Pipeline(settings, index, load_query_encoder(settings.embed_model, settings.threads))
+    return Pipeline(settings, index, query_encoder_for(settings))
 
 
 def behaviour(pipeline: Pipeline, question: str) -> tuple[str, bool, tuple[str, ...]]:

@@ -17,7 +17,7 @@ import pytest
 
 from ragbot.chain import Pipeline
 from ragbot.index import Index, build_index
-from ragbot.models import Embedder, load_embedder, load_query_encoder
+from ragbot.models import Embedder, embedder_for, load_embedder, query_encoder_for
 from ragbot.quiz.model import Question, Quiz, Source, corpus_fingerprint
 from ragbot.settings import Settings
 
@@ -27,7 +27,14 @@ CORPUS = ROOT / "corpus"
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    return load_embedder("all-MiniLM-L6-v2", 1, 16)
+    """The embedder `ragbot index` uses (MiniLM in ONNX Runtime); one thread, so forked test children can use it."""
+    return embedder_for(Settings(index_threads=1))
+
+
+@pytest.fixture(scope="session")
+def torch_embedder() -> Embedder:
+    """sentence-transformers itself: the reference the ONNX encoder must match."""
+    return load_embedder("all-MiniLM-L6-v2", 1, 16, runtime="torch")
 
 
 @pytest.fixture(scope="session")
@@ -43,7 +50,7 @@ def index(settings: Settings, embedder: Embedder) -> Index:
 
 @pytest.fixture(scope="session")
 def pipeline(settings: Settings, index: Index) -> Pipeline:
-    return Pipeline(settings, index, load_query_encoder(settings.embed_model, settings.threads))
+    return Pipeline(settings, index, query_encoder_for(settings))
 
 
 def copy_small_corpus(folder: Path) -> Path:

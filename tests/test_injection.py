@@ -19,7 +19,7 @@ from threadpoolctl import threadpool_limits
 
 from ragbot.chain import Pipeline
 from ragbot.index import build_index
-from ragbot.models import load_query_encoder
+from ragbot.models import query_encoder_for
 
 from .conftest import CORPUS, ROOT
 
@@ -45,7 +45,7 @@ def _with_documents(settings, embedder, root: Path, shuffle: bool) -> Pipeline:
     s = settings.model_copy(update={"corpus_dir": corpus, "index_dir": index_dir})
     built, changes = build_index(s, embedder, progress=False, log=lambda _m: None)
     assert sorted(changes.added) == sorted(p.name for p in INJECTION.iterdir()) and not changes.full_rebuild
-    return Pipeline(s, built, load_query_encoder(s.embed_model, s.threads))
+    return Pipeline(s, built, query_encoder_for(s))
 
 
 @pytest.fixture(scope="module")

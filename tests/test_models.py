@@ -10,13 +10,14 @@ import pytest
 from ragbot.errors import RagbotError
 from ragbot.models import (
     BUNDLED_LLMS,
-    BertQueryEncoder,
     assemble_parts,
     count_tokens,
     load_query_encoder,
+    onnx_supported,
     resolve_embedder_path,
     resolve_llm_path,
 )
+from ragbot.models.onnx_encoder import OnnxEncoder, exported_model
 
 TEXTS = [
     "When did South Korea become a dialogue partner of ASEAN?",
@@ -26,17 +27,27 @@ TEXTS = [
 ]
 
 
-def test_numpy_query_encoder_matches_sentence_transformers(embedder):
-    encoder = load_query_encoder("all-MiniLM-L6-v2")
-    assert isinstance(encoder, BertQueryEncoder)
-    fast, reference = encoder.encode(TEXTS), embedder.encode(TEXTS)
+@pytest.mark.parametrize("who", ["questions", "indexing"])
+def test_onnx_encoder_matches_sentence_transformers(who, embedder, torch_embedder):
+    encoder = load_query_encoder("all-MiniLM-L6-v2") if who == "questions" else embedder
+    assert isinstance(encoder, OnnxEncoder)
+    fast, reference = encoder.encode(TEXTS), torch_embedder.encode(TEXTS)
     assert fast.shape == reference.shape == (len(TEXTS), 384)
     np.testing.assert_allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-5)
-    assert float((fast * reference).sum(1).min()) > 0.9999
+    assert float((fast * reference).sum(1).min()) > 0.999
+    assert encoder.wordpiece_lengths(TEXTS) == torch_embedder.wordpiece_lengths(TEXTS)
+
+
+def test_the_onnx_export_is_made_once_and_reused(tmp_path):
+    path = resolve_embedder_path("all-MiniLM-L6-v2")
+    first = exported_model("all-MiniLM-L6-v2", path, tmp_path)
+    stamp = first.stat().st_mtime_ns
+    assert exported_model("all-MiniLM-L6-v2", path, tmp_path) == first and first.stat().st_mtime_ns == stamp
+    assert [p.name for p in tmp_path.iterdir()] == [first.name], "no temporary files are left behind"
 
 
 def test_unsupported_model_folders_are_refused(tmp_path):
-    assert not BertQueryEncoder.supports(tmp_path)
+    assert not onnx_supported(tmp_path)
     with pytest.raises(RagbotError, match="neither a packaged model"):
         resolve_embedder_path(str(tmp_path / "nothing-here"))
 

@@ -42,10 +42,11 @@ def test_every_numpy_load_refuses_pickles_and_faiss_reads_only_verified_files():
         for m in re.finditer(r"\bnp\.load\s*\(([^)]*)\)", text):
             assert "allow_pickle=False" in m.group(1), f"{path.name}: np.load without allow_pickle=False"
         if "faiss.read_index" in text:
-            assert path.name == "index.py", f"{path.name} reads a FAISS file; only load_index may, after checking its sha256"
-    index_py = (SRC / "index.py").read_text(encoding="utf-8")
+            assert path.name == "dense.py", f"{path.name} reads FAISS files; only read_vectors, after the sha256 check"
+    index_py = (SRC / "index" / "__init__.py").read_text(encoding="utf-8")
     load = index_py[index_py.index("def load_index") : index_py.index("def _sentence_start")]
-    assert load.index("_sha256(path) != art") < load.index("faiss.read_index"), "checksums are verified before FAISS parses a file"
+    assert load.index("_verified_artifacts(") < load.index("read_vectors("), "checksums are verified before FAISS parses a file"
+    assert "_sha256(path) != art" in load
 
 
 @pytest.mark.parametrize("weights", ["pytorch_model.bin", "model.pt", "0_Dense/pytorch_model.bin", None])

@@ -17,7 +17,7 @@ from ragbot.errors import RagbotError
 from ragbot.evaluation.metrics import percentile
 from ragbot.files import read_lines
 from ragbot.index import build_index
-from ragbot.models import load_embedder, load_query_encoder
+from ragbot.models import embedder_for, query_encoder_for
 from ragbot.settings import Settings
 
 # A small parent for each cold run: a child forked from the (large) bench process would report the
@@ -41,7 +41,7 @@ def run_bench(settings: Settings, questions_file: Path, cold_runs: int = 3) -> d
     questions = _questions(questions_file)
     figures: dict[str, float] = {}
     start = time.perf_counter()
-    embedder = load_embedder(settings.embed_model, settings.threads, settings.embed_batch_size)
+    embedder = embedder_for(settings)
     figures["model_load_s"] = time.perf_counter() - start
 
     with tempfile.TemporaryDirectory(prefix="ragbot-bench-") as tmp:
@@ -51,7 +51,7 @@ def run_bench(settings: Settings, questions_file: Path, cold_runs: int = 3) -> d
         figures["index_build_s"] = time.perf_counter() - start
         figures["passages"] = len(index.passages)
 
-        pipeline = Pipeline(bench_settings, index, load_query_encoder(settings.embed_model, settings.threads))
+        pipeline = Pipeline(bench_settings, index, query_encoder_for(settings))
         for q in questions[:3]:
             pipeline.ask(q)  # warm-up
         timings = [pipeline.ask(q).timings_ms for q in questions]

@@ -16,7 +16,7 @@ from ragbot.engines import AnswerEngine, create_engine
 from ragbot.engines.judge import Verdict
 from ragbot.errors import RagbotError
 from ragbot.index import Index, build_index, diff_corpus, load_index, log_stderr, read_manifest
-from ragbot.models import Encoder, load_embedder, load_query_encoder
+from ragbot.models import Encoder, embedder_for, query_encoder_for
 from ragbot.retrieval import Retriever
 from ragbot.settings import Settings
 
@@ -79,7 +79,7 @@ class Pipeline:
         manifest = read_manifest(settings.index_dir)
         if manifest is None:
             raise RagbotError(f"no index in {settings.index_dir}/; build it with `ragbot index`")
-        encoder = load_query_encoder(settings.embed_model, settings.threads)
+        encoder = query_encoder_for(settings)
         if refresh and settings.corpus_dir.is_dir():
             changes = diff_corpus(manifest, corpus_state(settings.corpus_dir), settings)
             if changes.stale:
@@ -90,9 +90,9 @@ class Pipeline:
     @classmethod
     def build(cls, settings: Settings, encoder: Encoder | None = None, log: Callable[[str], None] | None = None) -> Pipeline:
         """Bring the index up to date with the corpus folder (only changed files re-embedded) and serve it."""
-        embedder = load_embedder(settings.embed_model, settings.threads, settings.embed_batch_size)
+        embedder = embedder_for(settings)
         index, _ = build_index(settings, embedder, progress=False, log=log or log_stderr)
-        return cls(settings, index, encoder or load_query_encoder(settings.embed_model, settings.threads))
+        return cls(settings, index, encoder or query_encoder_for(settings))
 
     def _build_chain(self) -> Runnable[dict[str, Any], str | Verdict | Answer]:
         """condense (follow-up -> standalone question) | retrieve | answer (streamed: text pieces, then Answers)."""

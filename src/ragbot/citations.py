@@ -10,7 +10,8 @@ import numpy as np
 
 from ragbot.chunking import Passage, split_sentences
 from ragbot.models import Encoder
-from ragbot.retrieval import STOPWORDS, Hit, tokenize
+from ragbot.retrieval import Hit
+from ragbot.terms import STOPWORDS, tokenize
 
 ABSTAIN_TEXT = "The briefs don't say."
 UNSURE_TEXT = "Unsure: the closest passages may not state the answer."

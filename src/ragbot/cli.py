@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
 def cmd_index(args: argparse.Namespace) -> int:
     from ragbot.corpus import corpus_state
     from ragbot.index import build_index, diff_corpus, load_index, read_manifest, remove_leftovers
-    from ragbot.models import load_embedder
+    from ragbot.models import embedder_for
 
     settings = _settings(args)
     state = corpus_state(settings.corpus_dir)  # fails on a missing or empty folder before loading the model
@@ -171,7 +171,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         remove_leftovers(settings.index_dir)  # files of a build killed after its switch
         print(f"index in {settings.index_dir}/ is up to date", file=sys.stderr)
         return 0
-    embedder = load_embedder(settings.embed_model, settings.threads, settings.embed_batch_size)
+    embedder = embedder_for(settings)
     build_index(settings, embedder, rebuild=args.rebuild, progress=_show_progress())
     return 0
 

@@ -2,69 +2,20 @@
 
 from __future__ import annotations
 
-import math
-import re
-from collections import Counter
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 
 from ragbot.chunking import Passage
 from ragbot.index import Index
+from ragbot.index.dense import DenseSearch
+from ragbot.index.keyword import KeywordIndex
 from ragbot.models import Encoder
 from ragbot.settings import Settings
+from ragbot.terms import STOPWORDS, tokenize
 
-_STOPWORD_TEXT = (
-    "a an the and or but of to in on at for from by with as is are was were be been being it its this "
-    "that these those there their them they he she his her we our you your i me my what which who whom "
-    "whose when where why how do does did doing done has have had having can could would should will "
-    "shall may might must not no nor so than too very just about into over under between among also any "
-    "all each both more most other some such only own same s t if then once here out up down off again "
-    "further brief briefs say says according tell me please "
-)
-STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-case word tokens without stopwords; plural and possessive endings folded."""
-    out = []
-    for word in re.findall(r"[a-z0-9]+(?:['’][a-z]+)?", text.lower()):
-        word = re.sub(r"['’]s$", "", word)
-        if word in STOPWORDS:
-            continue
-        if len(word) > 4 and word.endswith("ies"):
-            word = word[:-3] + "y"
-        elif len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-            word = word[:-1]
-        out.append(word)
-    return out
-
-
-class BM25:
-    """Okapi BM25 over passages (title and section count as passage text)."""
-
-    def __init__(self, texts: list[str], k1: float = 1.2, b: float = 0.75) -> None:
-        self.k1, self.b = k1, b
-        docs = [Counter(tokenize(t)) for t in texts]
-        self.lengths = np.array([sum(d.values()) for d in docs], dtype=np.float32)
-        self.avg_len = float(self.lengths.mean()) if len(docs) else 1.0
-        df: Counter[str] = Counter()
-        for d in docs:
-            df.update(d.keys())
-        n = len(docs)
-        self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
-        self.postings: dict[str, list[tuple[int, int]]] = {}
-        for i, d in enumerate(docs):
-            for t, tf in d.items():
-                self.postings.setdefault(t, []).append((i, tf))
-
-    def scores(self, query: str) -> np.ndarray:
-        scores = np.zeros(len(self.lengths), dtype=np.float32)
-        norm = self.k1 * (1 - self.b + self.b * self.lengths / self.avg_len)
-        for term in set(tokenize(query)):
-            for i, tf in self.postings.get(term, ()):
-                scores[i] += self.idf[term] * tf * (self.k1 + 1) / (tf + norm[i])
-        return scores
+__all__ = ["STOPWORDS", "Hit", "Retrieval", "Retriever", "tokenize"]
 
 
 @dataclass(frozen=True)
@@ -89,76 +40,105 @@ class Retrieval:
 class Retriever:
     """Ranks an index's passages for a question: dense, BM25, or hybrid.
 
-    Hybrid scores each candidate passage by its best sentence (plus ``second_sentence_weight``
-    times its second best), where a sentence scores its
-    cosine similarity to the question plus ``lexical_weight`` times the share of the question's
-    terms (weighted by BM25 IDF; a word the corpus never uses weighs most) found in the sentence
-    and, times ``context_weight``, in the whole passage; ``passage_weight`` times the passage's
-    own cosine is added. Candidates are the top passages by dense and by BM25 score. On
-    eval/briefs_qa.jsonl this beat reciprocal rank fusion of dense and BM25 (MRR 0.75 vs 0.66).
+    Only candidates are scored: the top ``candidates`` passages by dense similarity (from FAISS:
+    exact, or HNSW in a large library) and the top ``candidates`` by BM25. Hybrid scores each
+    candidate by its best sentence (plus ``second_sentence_weight`` times its second best), where
+    a sentence scores its cosine similarity to the question plus ``lexical_weight`` times the share
+    of the question's terms (weighted by BM25 IDF; a word the library never uses weighs most) found
+    in the sentence and, times ``context_weight``, in the whole passage; ``passage_weight`` times
+    the passage's own cosine is added. On eval/briefs_qa.jsonl this beat reciprocal rank fusion of
+    dense and BM25 (MRR 0.75 vs 0.66).
     """
 
     def __init__(self, index: Index, encoder: Encoder, settings: Settings) -> None:
         self.index, self.encoder, self.settings = index, encoder, settings
-        self.bm25 = BM25([p.embedding_text(True) for p in index.passages], settings.bm25_k1, settings.bm25_b)
-        self._rarest = max(self.bm25.idf.values(), default=1.0)
-        self._doc_of = np.array([p.doc_id for p in index.passages], dtype=object)
-        self._passage_terms = [set(tokenize(p.embedding_text(True))) for p in index.passages]
-        self._sentence_terms = [[set(tokenize(t)) for t in p.sentence_texts()] for p in index.passages]
+        self.dense = DenseSearch(index.vectors, settings.hnsw_ef_search)
+        self._term_cache: dict[int, tuple[frozenset[str], tuple[frozenset[str], ...]]] = {}
+        self._term_lock = threading.Lock()
+        built = index.manifest.get("keyword") or {}
+        if (built.get("k1"), built.get("b")) == (settings.bm25_k1, settings.bm25_b):
+            self.keyword = index.keyword
+        else:  # BM25 settings changed since the index was built (or an in-memory index): rebuilt here, index untouched
+            self.keyword = KeywordIndex.build((p.embedding_text(True) for p in index.passages), settings.bm25_k1, settings.bm25_b)
 
     def run(self, question: str, k: int | None = None, docs: set[str] | None = None, mode: str | None = None) -> Retrieval:
         k = k or self.settings.top_k
         mode = mode or self.settings.retriever
         qv = self.encoder.encode([question])[0]
-        n = len(self.index.passages)
-        dense = np.zeros(n, dtype=np.float32)
-        if n:
-            sims, rows = self.index.vectors.search(qv[None, :], n)
-            dense[rows[0]] = sims[0]
-        lexical = self.bm25.scores(question)
+        allowed = self.index.rows_of(docs) if docs else None
+        c = max(self.settings.candidates, k)
+        lexical_all = self.keyword.scores(question)
+        if allowed is not None:
+            masked = np.full_like(lexical_all, -np.inf)
+            masked[allowed] = lexical_all[allowed]
+            lexical_all = masked
+        by_dense, _ = self.dense.run(qv, c if mode != "bm25" else 0, allowed)
+        by_bm25 = _top(lexical_all, c if mode != "dense" else 0)
+        rows = np.array(sorted(set(by_dense.tolist()) | set(by_bm25.tolist())), dtype=np.int64)
+        dense = self.dense.vectors_of(rows) @ qv if len(rows) else np.zeros(0, np.float32)
+        lexical = np.maximum(lexical_all[rows], 0.0) if len(rows) else np.zeros(0, np.float32)
         terms = self._term_weights(question)
-        sentence_sims = self.index.sentence_vectors @ qv if n else np.zeros(0, np.float32)
         cache: dict[int, np.ndarray] = {}
 
-        def sentences(i: int) -> np.ndarray:
-            if i not in cache:
-                cache[i] = self._sentence_scores(i, sentence_sims, terms)
-            return cache[i]
+        def sentences(j: int) -> np.ndarray:
+            if j not in cache:
+                cache[j] = self._sentence_scores(int(rows[j]), qv, terms)
+            return cache[j]
 
         if mode == "dense":
             score = dense.astype(np.float64)
         elif mode == "bm25":
-            score = lexical.astype(np.float64)
+            score = np.where(lexical > 0, lexical, -np.inf).astype(np.float64)
         else:
-            score = np.full(n, -np.inf)
-            for i in self._candidates(dense, lexical):
-                best_two = np.sort(sentences(i))[-2:][::-1]
+            score = np.empty(len(rows))
+            for j in range(len(rows)):
+                best_two = np.sort(sentences(j))[-2:][::-1]
                 support = float(best_two[0]) + (self.settings.second_sentence_weight * float(best_two[1]) if len(best_two) > 1 else 0.0)
-                score[i] = support + self.settings.passage_weight * float(dense[i])
-        if docs:
-            score[~np.isin(self._doc_of, list(docs))] = -np.inf
-        order = [i for i in np.argsort(-score, kind="stable")[:k] if np.isfinite(score[i])]
+                score[j] = support + self.settings.passage_weight * float(dense[j])
+        order = [j for j in sorted(range(len(rows)), key=lambda j: (-score[j], rows[j]))[:k] if np.isfinite(score[j])]
         hits = [
-            Hit(self.index.passages[i], float(score[i]), float(dense[i]), float(lexical[i]), r + 1, tuple(float(x) for x in sentences(i)))
-            for r, i in enumerate(order)
+            Hit(
+                self.index.passages[int(rows[j])],
+                float(score[j]),
+                float(dense[j]),
+                float(lexical[j]),
+                r + 1,
+                tuple(float(x) for x in sentences(j)),
+            )
+            for r, j in enumerate(order)
         ]
         return Retrieval(question, hits, qv)
 
     def _term_weights(self, question: str) -> dict[str, float]:
-        weights = {t: self.bm25.idf.get(t, self._rarest) for t in set(tokenize(question))}
+        rarest = self.keyword.rarest
+        weights = {t: self.keyword.idf(t) or rarest for t in set(tokenize(question))}
         total = sum(weights.values())
         return {t: w / total for t, w in weights.items()} if total else {}
 
-    def _sentence_scores(self, i: int, sentence_sims: np.ndarray, terms: dict[str, float]) -> np.ndarray:
+    def _sentence_scores(self, row: int, query: np.ndarray, terms: dict[str, float]) -> np.ndarray:
         s = self.settings
-        start, end = self.index.sentence_start[i], self.index.sentence_start[i + 1]
-        passage_cover = sum(w for t, w in terms.items() if t in self._passage_terms[i])
-        cover = np.array([sum(w for t, w in terms.items() if t in words) for words in self._sentence_terms[i]])
-        return sentence_sims[start:end] + s.lexical_weight * (cover + s.context_weight * passage_cover)
+        passage_terms, sentence_terms = self._terms(row)
+        passage_cover = sum(w for t, w in terms.items() if t in passage_terms)
+        cover = np.array([sum(w for t, w in terms.items() if t in words) for words in sentence_terms])
+        sims = np.asarray(self.index.sentences_of(row)) @ query
+        return sims + s.lexical_weight * (cover + s.context_weight * passage_cover)
 
-    def _candidates(self, dense: np.ndarray, lexical: np.ndarray) -> list[int]:
-        """The top passages by dense and by BM25 score: the only ones scored sentence by sentence."""
-        c = self.settings.candidates
-        by_dense = np.argsort(-dense, kind="stable")[:c]
-        by_bm25 = [i for i in np.argsort(-lexical, kind="stable")[:c] if lexical[i] > 0]
-        return sorted(set(by_dense.tolist()) | set(by_bm25))
+    def _terms(self, row: int) -> tuple[frozenset[str], tuple[frozenset[str], ...]]:
+        """A passage's terms and each of its sentences' (kept for the passages questions touch most)."""
+        found = self._term_cache.get(row)
+        if found is None:
+            passage = self.index.passages[row]
+            found = frozenset(tokenize(passage.embedding_text(True))), tuple(frozenset(tokenize(t)) for t in passage.sentence_texts())
+            with self._term_lock:
+                if len(self._term_cache) >= 50_000:
+                    self._term_cache.pop(next(iter(self._term_cache)))
+                self._term_cache[row] = found
+        return found
+
+
+def _top(scores: np.ndarray, c: int) -> np.ndarray:
+    """Rows of the c highest positive scores (any order)."""
+    if c < 1 or not len(scores):
+        return np.zeros(0, np.int64)
+    top = np.argpartition(-scores, c - 1)[:c] if c < len(scores) else np.arange(len(scores))
+    return top[scores[top] > 0].astype(np.int64)

@@ -30,8 +30,10 @@ class Settings(BaseModel):
     eval_dataset: Path = Path("eval/briefs_qa.jsonl")  # the default QA set of `ragbot eval` and the Evaluation tab
 
     embed_model: str = "all-MiniLM-L6-v2"
+    embed_runtime: Literal["onnx", "torch"] = Field("onnx", description="onnx: ONNX Runtime (exported once); torch: sentence-transformers")
     embed_batch_size: int = Field(16, ge=1, le=512)
-    threads: int = Field(1, ge=1, le=64, description="torch threads; 1 is fastest for single queries on 2 cores")
+    threads: int = Field(1, ge=1, le=64, description="encoder threads for questions; 1 is fastest for single queries on 2 cores")
+    index_threads: int = Field(0, ge=0, le=64, description="encoder threads for indexing; 0 uses every core")
 
     chunk_tokens: int = Field(160, ge=32, le=MAX_CHUNK_TOKENS)
     chunk_overlap: int = Field(32, ge=0)
@@ -46,6 +48,10 @@ class Settings(BaseModel):
     candidates: int = Field(100, ge=1, le=10_000, description="hybrid: passages taken from each of dense and BM25 for sentence scoring")
     bm25_k1: float = Field(1.2, gt=0.0)
     bm25_b: float = Field(0.75, ge=0.0, le=1.0)
+    # Library size: docs/scaling.md measured exact search against HNSW at 10^4-10^6 passages on 2 cores.
+    ann_from: int = Field(100_000, ge=1, description="passages from which the dense index is an HNSW graph instead of exact search")
+    hnsw_m: int = Field(32, ge=4, le=128, description="HNSW: links per vector (set at index time)")
+    hnsw_ef_search: int = Field(128, ge=1, le=4096, description="HNSW: candidates explored per search (recall against speed)")
 
     engine: Literal["extractive", "llm"] = "extractive"
     answer_passages: int = Field(5, ge=1, le=20, description="top passages the answer may cite")

@@ -56,7 +56,7 @@ def naive_index(settings: Settings, embedder: Embedder) -> Index:
     vectors = embedder.encode([p.text for p in passages])  # MiniLM cuts each chunk at 256 word pieces, as in the tutorial
     sentence_vectors = embedder.encode([s for p in passages for s in p.sentence_texts()])
     manifest = {"baseline": "naive", "documents": documents, "counts": {"passages": len(passages)}}
-    return Index.from_arrays(manifest, passages, vectors, sentence_vectors)
+    return Index.from_arrays(manifest, passages, vectors, sentence_vectors, settings)
 
 
 class NaiveLLMEngine:
@@ -96,13 +96,13 @@ class NaiveLLMEngine:
 def baseline_pipeline(name: str, settings: Settings) -> Any:
     """The named baseline as a Pipeline over its own naive index, on the same embedder (and LLM) as ragbot."""
     from ragbot.chain import Pipeline
-    from ragbot.models import load_embedder, load_query_encoder
+    from ragbot.models import load_embedder
 
     if name not in BASELINES:
         raise ValueError(f"unknown baseline {name!r}; choose from: {', '.join(BASELINES)}")
     naive = settings.model_copy(update=NAIVE_SETTINGS)
-    embedder = load_embedder(naive.embed_model, naive.threads, naive.embed_batch_size)
-    index, encoder = naive_index(naive, embedder), load_query_encoder(naive.embed_model, naive.threads)
+    embedder = load_embedder(naive.embed_model, naive.threads, naive.embed_batch_size, runtime="torch")  # as the tutorial does
+    index, encoder = naive_index(naive, embedder), embedder
     engine = None
     if name == "naive-llm":
         from ragbot.engines.llm import chat_model

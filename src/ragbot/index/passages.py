@@ -1,0 +1,73 @@
+"""Passages on disk as JSON lines with a row-offset array, both memory-mapped: a row is parsed only when it is read."""
+
+from __future__ import annotations
+
+import io
+import json
+import mmap
+from collections.abc import Iterator, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import overload
+
+import numpy as np
+
+from ragbot.chunking import Passage
+from ragbot.files import atomic_write
+
+
+def write_passages(passages: Sequence[Passage], lines_path: Path, offsets_path: Path) -> None:
+    """One JSON object per line, and the byte offset of every line (plus the end) as int64."""
+    body = io.BytesIO()
+    offsets = np.zeros(len(passages) + 1, dtype=np.int64)
+    for i, p in enumerate(passages):
+        body.write(json.dumps(p.to_dict(), ensure_ascii=False).encode("utf-8") + b"\n")
+        offsets[i + 1] = body.tell()
+    atomic_write(lines_path, body.getvalue())
+    npy = io.BytesIO()
+    np.save(npy, offsets, allow_pickle=False)
+    atomic_write(offsets_path, npy.getvalue())
+
+
+class PassageStore(Sequence[Passage]):
+    """A read-only sequence of passages over the files ``write_passages`` made; recently read rows are cached."""
+
+    def __init__(self, lines_path: Path, offsets_path: Path) -> None:
+        self._offsets = np.load(offsets_path, mmap_mode="r", allow_pickle=False)
+        size = lines_path.stat().st_size
+        if self._offsets.ndim != 1 or not len(self._offsets) or int(self._offsets[-1]) != size:
+            raise ValueError(f"{offsets_path.name} does not match {lines_path.name}")
+        with lines_path.open("rb") as f:
+            self._data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        self._row = lru_cache(maxsize=4096)(self._parse)
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    @overload
+    def __getitem__(self, i: int) -> Passage: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Passage]: ...
+    def __getitem__(self, i: int | slice) -> Passage | list[Passage]:
+        if isinstance(i, slice):
+            return [self._row(j) for j in range(*i.indices(len(self)))]
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"passage row {i} out of range ({n} passages)")
+        return self._row(int(i) % n)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to any sequence of the same passages in the same order (a list, or another store)."""
+        if not isinstance(other, Sequence) or isinstance(other, str | bytes) or len(other) != len(self):
+            return False
+        return all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __iter__(self) -> Iterator[Passage]:
+        for i in range(len(self)):
+            yield self._parse(i)
+
+    def _parse(self, i: int) -> Passage:
+        start, end = int(self._offsets[i]), int(self._offsets[i + 1])
+        return Passage.from_dict(json.loads(self._data[start:end]))

@@ -1,0 +1,137 @@
+"""A sentence-transformers BERT encoder run by ONNX Runtime: exported once from the packaged safetensors, same vectors.
+
+The export (torch, ~10 s) happens on first use and is cached beside the joined LLM file, named by
+the weights' sha256, so a changed model is exported again. Indexing runs ~2x faster than
+sentence-transformers on the same threads (bench/scale.py; docs/scaling.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from ragbot.errors import RagbotError
+
+EXPORT_VERSION = 1  # bump when the exported graph changes
+
+
+def weights_sha256(model_dir: Path) -> str:
+    h = hashlib.sha256()
+    with (model_dir / "model.safetensors").open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def export_onnx(model_dir: Path, dest: Path) -> Path:
+    """Export the BERT of a sentence-transformers folder to ONNX (fused for CPU); dest is whole or absent."""
+    import torch
+    from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+    class _Hidden(torch.nn.Module):
+        def __init__(self, bert: torch.nn.Module) -> None:
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            types = torch.zeros_like(input_ids)
+            return self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=types).last_hidden_state
+
+    bert = AutoModel.from_pretrained(str(model_dir), use_safetensors=True, trust_remote_code=False)
+    bert.train(False)  # inference mode: no dropout
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    raw = dest.with_name(f".{dest.stem}.{uuid.uuid4().hex[:8]}.raw.onnx")
+    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.tmp")
+    ids = torch.ones((2, 8), dtype=torch.int64)
+    axes = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}, "hidden": {0: "batch", 1: "tokens"}}
+    try:
+        import warnings
+
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                _Hidden(bert),
+                (ids, torch.ones_like(ids)),
+                str(raw),
+                input_names=["input_ids", "attention_mask"],
+                output_names=["hidden"],
+                dynamic_axes=axes,
+                opset_version=17,
+                dynamo=False,
+            )
+        from onnxruntime.transformers import optimizer
+
+        config = json.loads((model_dir / "config.json").read_text())
+        fused = optimizer.optimize_model(
+            str(raw), model_type="bert", num_heads=int(config["num_attention_heads"]), hidden_size=int(config["hidden_size"])
+        )
+        fused.save_model_to_file(str(tmp))
+        with tmp.open("rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, dest)
+    finally:
+        raw.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
+    return dest
+
+
+def exported_model(name: str, model_dir: Path, cache_dir: Path) -> Path:
+    """The cached ONNX export of this model folder, exported now if missing."""
+    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in Path(name).name)
+    dest = cache_dir.expanduser() / f"{stem}-{weights_sha256(model_dir)[:16]}-v{EXPORT_VERSION}.onnx"
+    if dest.is_file():
+        return dest
+    try:
+        return export_onnx(model_dir, dest)
+    except OSError as exc:
+        raise RagbotError(f"cannot write the ONNX export of the embedding model to {dest.parent}: {exc.strerror}") from None
+
+
+class OnnxEncoder:
+    """Turns texts into L2-normalised float32 vectors: BERT in ONNX Runtime, mean pooling over real tokens."""
+
+    def __init__(self, model_dir: Path, onnx_path: Path, threads: int = 1, batch_size: int = 32) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        self.max_length = int(json.loads((model_dir / "sentence_bert_config.json").read_text()).get("max_seq_length", 256))
+        self.dim = int(json.loads((model_dir / "config.json").read_text())["hidden_size"])
+        self.batch_size = batch_size
+        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_length=self.max_length)
+        self.tokenizer.enable_padding()
+        self._lengths = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self._lengths.no_truncation()
+        self._lengths.no_padding()
+        self.texts_encoded = 0
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.texts_encoded += len(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths together: less padding
+        for start in range(0, len(texts), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            batch = self.tokenizer.encode_batch([texts[i] for i in rows])
+            ids = np.array([e.ids for e in batch], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in batch], dtype=np.int64)
+            hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+            pooled = (hidden * mask[..., None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1)
+            out[rows] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return out
+
+    def wordpiece_lengths(self, texts: list[str]) -> list[int]:
+        """Model-tokenizer lengths including special tokens, to check nothing gets truncated."""
+        return [len(e.ids) for e in self._lengths.encode_batch(texts)] if texts else []
