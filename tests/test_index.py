@@ -62,6 +62,37 @@ def test_only_changed_files_are_re_embedded(small_corpus: Path, tmp_path: Path, 
     assert load_index(s.index_dir).passages == third.passages
 
 
+@pytest.mark.parametrize("ann_from", [1, 10**6])
+def test_adding_a_brief_extends_the_index_and_embeds_only_the_new_brief(small_corpus: Path, tmp_path: Path, embedder, ann_from: int):
+    """Old rows keep their place, passages and vectors; the new brief's rows follow; the exact or HNSW index is extended."""
+    from ragbot.index.dense import DenseSearch, kind
+
+    s = Settings(corpus_dir=small_corpus, index_dir=tmp_path / "index", ann_from=ann_from)
+    (small_corpus / CSP).rename(tmp_path / CSP)
+    first, _ = build_index(s, embedder, progress=False, log=_quiet)
+    old_vectors, old_sentences = first.passage_vectors(), np.array(first.sentence_vectors)
+    old_ids = [p.passage_id for p in first.passages]
+    (tmp_path / CSP).rename(small_corpus / CSP)  # sorts before FULCRUM: appended all the same
+    count = embedder.texts_encoded
+    second, changes = build_index(s, embedder, progress=False, log=_quiet)
+    assert changes.added == [CSP] and changes.unchanged == [FULCRUM]
+    new = [p for p in second.passages if p.doc_id == CSP]
+    assert embedder.texts_encoded - count == len(new) + len({t for p in new for t in p.sentence_texts()}), "only the new brief"
+    assert [p.passage_id for p in second.passages[: len(old_ids)]] == old_ids
+    np.testing.assert_array_equal(second.passage_vectors()[: len(old_ids)], old_vectors)
+    np.testing.assert_array_equal(second.sentence_vectors[: len(old_sentences)], old_sentences)
+    assert second.documents[CSP]["rows"] == [len(old_ids), len(old_ids) + len(new)]
+    assert kind(second.vectors) == ("hnsw" if ann_from == 1 else "flat")
+    loaded = load_index(s.index_dir)
+    assert loaded.passages == second.passages and loaded.document_rows[CSP] == range(len(old_ids), len(second.passages))
+    for i in (0, len(old_ids), len(second.passages) - 1):  # each row's sentence vectors still belong to its passage
+        np.testing.assert_array_equal(loaded.sentences_of(i), second.sentences_of(i))
+        assert len(loaded.sentences_of(i)) == len(loaded.passages[i].sentences)
+    rows, _ = DenseSearch(loaded.vectors).run(loaded.passage_vectors()[len(old_ids)], 1)
+    assert rows[0] == len(old_ids), "the new vectors are searchable"
+    assert loaded.row_of(new[0].passage_id) == len(old_ids) and loaded.keyword.n == len(second.passages)
+
+
 def test_changed_settings_rebuild_everything(small_corpus: Path, tmp_path: Path, embedder):
     s = Settings(corpus_dir=small_corpus, index_dir=tmp_path / "index")
     build_index(s, embedder, progress=False, log=_quiet)

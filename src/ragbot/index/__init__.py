@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -39,7 +38,7 @@ from ragbot.files import atomic_write
 from ragbot.index.dense import build_vectors, kind, read_vectors
 from ragbot.index.keyword import FILES as KEYWORD_FILES
 from ragbot.index.keyword import KeywordIndex
-from ragbot.index.passages import PassageStore, write_passages
+from ragbot.index.passages import PassageStore, append_passages, write_passages
 from ragbot.models import Embedder, count_tokens
 from ragbot.settings import Settings
 
@@ -111,8 +110,10 @@ class Index:
 
     @cached_property
     def document_rows(self) -> dict[str, range]:
-        """Each document's rows: passages are laid out document by document, in the manifest's order."""
+        """Each document's rows: passages are laid out document by document (rows in the manifest, else in sorted order)."""
         docs = self.manifest.get("documents") or {}
+        if docs and all("rows" in d for d in docs.values()):
+            return {doc_id: range(*d["rows"]) for doc_id, d in docs.items()}
         if sum(int(d.get("n_passages", 0)) for d in docs.values()) == len(self.passages) and docs:
             rows, start = {}, 0
             for doc_id in sorted(docs):
@@ -322,28 +323,40 @@ def build_index(
         row = {s: i for i, s in enumerate(unique)}
         new_sentence_vectors = unique_vectors[[row[s] for s in sentences]] if sentences else np.zeros((0, embedder.dim), np.float32)
 
-        # Unchanged documents keep their passages and vectors; everything is laid out in corpus order.
-        parts = _by_document(new_passages, new_vectors, new_sentence_vectors)
-        if old is not None and keep:
-            kept = _by_document(old.passages, old.passage_vectors(), old.sentence_vectors)
-            parts.update({doc_id: kept[doc_id] for doc_id in keep if doc_id in kept})
-        ordered = [parts[doc_id] for doc_id in sorted(state) if doc_id in parts]
-        passages = [p for ps, _, _ in ordered for p in ps]
-        matrix = np.vstack([v for _, v, _ in ordered] or [np.zeros((0, embedder.dim), np.float32)])
-        sentence_matrix = np.vstack([sv for _, _, sv in ordered] or [np.zeros((0, embedder.dim), np.float32)])
-
-        documents = {}
+        info = {}
         meta_docs = {**(manifest or {}).get("documents", {})}
         for doc_id in sorted(state):
-            if doc_id in docs:
-                info = docs[doc_id].metadata()
-            else:
-                info = {k: v for k, v in meta_docs[doc_id].items() if k not in ("sha256", "meta_sha256", "n_passages")}
-            documents[doc_id] = {**info, **state[doc_id], "n_passages": sum(1 for p in passages if p.doc_id == doc_id)}
+            meta = docs[doc_id].metadata() if doc_id in docs else meta_docs[doc_id]
+            info[doc_id] = {k: v for k, v in meta.items() if k not in ("sha256", "meta_sha256", "n_passages", "rows")} | state[doc_id]
 
-        index = write_index(directory, settings, embedder, passages, matrix, sentence_matrix, documents)
-        log(f"index ready: {len(passages)} passages from {len(documents)} documents ({len(new_passages)} passages embedded)")
+        if old is not None and keep and not changes.modified and not changes.removed:
+            # Only additions: the new documents' rows follow the old ones, so the old files are extended, not rebuilt.
+            index = append_index(directory, settings, embedder, old, new_passages, new_vectors, new_sentence_vectors, info)
+        else:
+            # Unchanged documents keep their passages and vectors; everything is laid out in corpus order.
+            parts = _by_document(new_passages, new_vectors, new_sentence_vectors)
+            if old is not None and keep:
+                kept = _by_document(old.passages, old.passage_vectors(), old.sentence_vectors)
+                parts.update({doc_id: kept[doc_id] for doc_id in keep if doc_id in kept})
+            ordered = [(doc_id, parts[doc_id]) for doc_id in sorted(state) if doc_id in parts]
+            passages = [p for _, (ps, _, _) in ordered for p in ps]
+            matrix = np.vstack([v for _, (_, v, _) in ordered] or [np.zeros((0, embedder.dim), np.float32)])
+            sentence_matrix = np.vstack([sv for _, (_, _, sv) in ordered] or [np.zeros((0, embedder.dim), np.float32)])
+            index = write_index(directory, settings, embedder, passages, matrix, sentence_matrix, _with_rows(info, passages))
+        log(f"index ready: {len(index.passages)} passages from {len(index.documents)} documents ({len(new_passages)} passages embedded)")
         return index, changes
+
+
+def _with_rows(info: dict[str, dict[str, Any]], passages: Sequence[Passage], first_row: int = 0) -> dict[str, dict[str, Any]]:
+    """Each document's entry with its rows [start, end) and passage count, for passages laid out document by document."""
+    rows: dict[str, list[int]] = {}
+    for i, p in enumerate(passages, first_row):
+        rows.setdefault(p.doc_id, [i, i])[1] = i + 1
+    out = {}
+    for doc_id, entry in info.items():
+        start, end = rows.get(doc_id, (first_row, first_row))
+        out[doc_id] = {**entry, "rows": [start, end], "n_passages": end - start}
+    return out
 
 
 def _by_document(
@@ -397,25 +410,104 @@ def write_index(
     sentence_vectors: np.ndarray,
     documents: dict[str, dict[str, Any]],
 ) -> Index:
-    """Write passages laid out document by document (in sorted document order) as a new build, and switch to it."""
-    build = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-    directory.mkdir(parents=True, exist_ok=True)
+    """Write passages laid out document by document as a new build, and switch to it."""
+    build = _new_build(directory)
     index = Index.from_arrays({}, passages, vectors, sentence_vectors, settings)
-    names = {
+    names = _names(build)
+    write_passages(passages, directory / names["passages"], directory / names["offsets"])
+    _write_faiss(index.vectors, directory / names["vectors"])
+    _write_npy(directory / names["sentences"], sentence_vectors)
+    _write_npy(directory / names["sentence_start"], index.sentence_start)
+    return _commit(directory, settings, embedder, build, names, index, documents)
+
+
+def append_index(
+    directory: Path,
+    settings: Settings,
+    embedder: Embedder,
+    old: Index,
+    passages: list[Passage],
+    vectors: np.ndarray,
+    sentence_vectors: np.ndarray,
+    info: dict[str, dict[str, Any]],
+) -> Index:
+    """A new build that is the old one plus new documents' rows at the end.
+
+    Nothing already embedded is recomputed: the passage and sentence files are copied and
+    extended, and the FAISS index (exact or HNSW graph) is read whole and extended with the new
+    vectors, not rebuilt. BM25 is rebuilt over every passage, since its IDF changes with each one.
+    """
+    build = _new_build(directory)
+    names = _names(build)
+    old_files = {kind_: directory / art["file"] for kind_, art in old.manifest["artifacts"].items()}
+    first_row = len(old.passages)
+    append_passages(passages, old_files["passages"], old_files["offsets"], directory / names["passages"], directory / names["offsets"])
+    dense = read_vectors(old_files["vectors"], extend=True)  # verified by load_index when `old` was loaded
+    if len(vectors):
+        dense.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    _write_faiss(dense, directory / names["vectors"])
+    _write_npy(directory / names["sentences"], old.sentence_vectors, sentence_vectors)
+    _write_npy(directory / names["sentence_start"], old.sentence_start, _sentence_start(passages)[1:] + int(old.sentence_start[-1]))
+    store = PassageStore(directory / names["passages"], directory / names["offsets"])
+    sentence_matrix = np.load(directory / names["sentences"], mmap_mode="r", allow_pickle=False)
+    sentence_start = np.load(directory / names["sentence_start"], mmap_mode="r", allow_pickle=False)
+    keyword = KeywordIndex.build((p.embedding_text(True) for p in store), settings.bm25_k1, settings.bm25_b)
+    index = Index({}, store, dense, sentence_matrix, sentence_start, keyword)
+    rows = {
+        doc_id: {**info[doc_id], "rows": [r.start, r.stop], "n_passages": len(r)}
+        for doc_id, r in old.document_rows.items()
+        if doc_id in info
+    }
+    documents = {**rows, **_with_rows({d: info[d] for d in info if d not in rows}, passages, first_row)}
+    return _commit(directory, settings, embedder, build, names, index, dict(sorted(documents.items())))
+
+
+def _new_build(directory: Path) -> str:
+    directory.mkdir(parents=True, exist_ok=True)
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+
+
+def _names(build: str) -> dict[str, str]:
+    return {
         "passages": f"passages-{build}.jsonl",
         "offsets": f"passages-{build}.offsets.npy",
         "vectors": f"vectors-{build}.faiss",
         "sentences": f"sentences-{build}.npy",
         "sentence_start": f"sentences-{build}.start.npy",
     }
-    write_passages(passages, directory / names["passages"], directory / names["offsets"])
-    faiss.write_index(index.vectors, str(directory / names["vectors"]))  # faiss' own writer; flushed to disk below
-    with (directory / names["vectors"]).open("rb") as f:
+
+
+def _write_faiss(index: faiss.Index, path: Path) -> None:
+    faiss.write_index(index, str(path))  # faiss' own writer; flushed to disk here
+    with path.open("rb") as f:
         os.fsync(f.fileno())
-    for kind_, array in (("sentences", sentence_vectors), ("sentence_start", index.sentence_start)):
-        npy = io.BytesIO()
-        np.save(npy, np.ascontiguousarray(array), allow_pickle=False)
-        atomic_write(directory / names[kind_], npy.getvalue())
+
+
+def _write_npy(path: Path, *parts: np.ndarray) -> None:
+    """The parts' rows, one after another, as one .npy file, copied in blocks (a part may be a memory map past RAM's size)."""
+    shape = (sum(len(p) for p in parts), *parts[0].shape[1:])
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=parts[0].dtype, shape=shape)
+        row = 0
+        for part in parts:
+            for start in range(0, len(part), 262_144):
+                block = part[start : start + 262_144]
+                out[row : row + len(block)] = block
+                row += len(block)
+        out.flush()
+        del out
+        with tmp.open("rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _commit(
+    directory: Path, settings: Settings, embedder: Embedder, build: str, names: dict[str, str], index: Index, documents: dict[str, Any]
+) -> Index:
+    """Save BM25, checksum every artifact, and switch to the build by replacing the manifest (the one atomic step)."""
     for path in index.keyword.save(directory / f"bm25-{build}"):
         with path.open("rb") as f:
             os.fsync(f.fileno())
@@ -430,7 +522,7 @@ def write_index(
         "chunking": settings.chunking(),
         "token_encoding": "cl100k_base",
         "corpus_dir": str(settings.corpus_dir),
-        "counts": {"documents": len(documents), "passages": len(passages), "sentences": len(sentence_vectors)},
+        "counts": {"documents": len(documents), "passages": len(index.passages), "sentences": len(index.sentence_vectors)},
         "dense": {"kind": kind(index.vectors)},
         "keyword": {"k1": settings.bm25_k1, "b": settings.bm25_b},
         "documents": documents,
@@ -462,7 +554,8 @@ def _remove_stale(directory: Path, keep: set[str]) -> None:
     for path in directory.iterdir():
         if path.name in keep or path.name in kept_dirs or path.name in (MANIFEST, ".lock", VERIFIED) or path.name.startswith("README"):
             continue
-        if path.name.lstrip(".").startswith((*_ARTIFACT_PREFIXES, f"{MANIFEST}.", f"{VERIFIED}.")):  # ".": temp files of a killed write
+        # a leading ".": temp files of a killed write
+        if path.name.lstrip(".").startswith((*_ARTIFACT_PREFIXES, f"{MANIFEST}.", f"{VERIFIED.lstrip('.')}.")):
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
             else:

@@ -24,9 +24,9 @@ def build_vectors(vectors: np.ndarray, ann_from: int, hnsw_m: int = 32, ef_const
     return index
 
 
-def read_vectors(path: Path) -> faiss.Index:
-    """Read a saved index with its vectors memory-mapped (pages load as searches touch them)."""
-    return faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
+def read_vectors(path: Path, extend: bool = False) -> faiss.Index:
+    """Read a saved (checksum-verified) index with its vectors memory-mapped, or whole when it is to be ``extend``ed."""
+    return faiss.read_index(str(path), 0 if extend else faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
 
 
 def kind(index: faiss.Index) -> str:

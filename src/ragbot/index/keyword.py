@@ -32,10 +32,14 @@ class KeywordIndex:
     @classmethod
     def build(cls, texts: Iterable[str], k1: float = 1.2, b: float = 0.75) -> KeywordIndex:
         import bm25s
+        from bm25s.tokenization import Tokenized
 
+        vocab: dict[str, int] = {}
+        # term ids as int32 arrays: a million passages' tokens as Python strings would take gigabytes
+        ids = [np.fromiter((vocab.setdefault(t, len(vocab)) for t in tokenize(text)), dtype=np.int32) for text in texts]
         model = bm25s.BM25(k1=k1, b=b, method="lucene")
         _quiet()
-        model.index([tokenize(t) for t in texts], show_progress=False)
+        model.index(Tokenized(ids=ids, vocab=vocab), show_progress=False)
         return cls(model)
 
     def save(self, directory: Path) -> list[Path]:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import io
 import json
 import mmap
+import os
+import shutil
+import uuid
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -26,6 +29,27 @@ def write_passages(passages: Sequence[Passage], lines_path: Path, offsets_path: 
     atomic_write(lines_path, body.getvalue())
     npy = io.BytesIO()
     np.save(npy, offsets, allow_pickle=False)
+    atomic_write(offsets_path, npy.getvalue())
+
+
+def append_passages(passages: Sequence[Passage], old_lines: Path, old_offsets: Path, lines_path: Path, offsets_path: Path) -> None:
+    """A copy of the old files with these passages after their rows (the old files stay as they are)."""
+    tmp = lines_path.with_name(f".{lines_path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    offsets = np.load(old_offsets, allow_pickle=False)
+    try:
+        shutil.copyfile(old_lines, tmp)
+        with tmp.open("ab") as f:
+            ends = []
+            for p in passages:
+                f.write(json.dumps(p.to_dict(), ensure_ascii=False).encode("utf-8") + b"\n")
+                ends.append(f.tell())
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, lines_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    npy = io.BytesIO()
+    np.save(npy, np.concatenate([offsets, np.array(ends, dtype=np.int64)]), allow_pickle=False)
     atomic_write(offsets_path, npy.getvalue())
 
 

@@ -87,13 +87,26 @@ def export_onnx(model_dir: Path, dest: Path) -> Path:
 def exported_model(name: str, model_dir: Path, cache_dir: Path) -> Path:
     """The cached ONNX export of this model folder, exported now if missing."""
     stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in Path(name).name)
-    dest = cache_dir.expanduser() / f"{stem}-{weights_sha256(model_dir)[:16]}-v{EXPORT_VERSION}.onnx"
-    if dest.is_file():
-        return dest
+    cache_dir = cache_dir.expanduser()
     try:
-        return export_onnx(model_dir, dest)
+        dest = cache_dir / f"{stem}-{_weights_digest(model_dir, cache_dir / f'.{stem}.weights')[:16]}-v{EXPORT_VERSION}.onnx"
+        return dest if dest.is_file() else export_onnx(model_dir, dest)
     except OSError as exc:
-        raise RagbotError(f"cannot write the ONNX export of the embedding model to {dest.parent}: {exc.strerror}") from None
+        raise RagbotError(f"cannot write the ONNX export of the embedding model to {cache_dir}: {exc.strerror}") from None
+
+
+def _weights_digest(model_dir: Path, stamp: Path) -> str:
+    """The weights' sha256, remembered with their size and modification time so a start does not hash 90 MB."""
+    st = (model_dir / "model.safetensors").stat()
+    key = f"{model_dir.resolve()} {st.st_size} {st.st_mtime_ns}"
+    if stamp.is_file():
+        remembered_key, _, digest = stamp.read_text(encoding="utf-8").rpartition(" ")
+        if remembered_key == key and len(digest) == 64:
+            return digest
+    digest = weights_sha256(model_dir)
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(f"{key} {digest}", encoding="utf-8")
+    return digest
 
 
 class OnnxEncoder:
