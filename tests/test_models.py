@@ -12,6 +12,7 @@ from ragbot.models import (
     BUNDLED_LLMS,
     assemble_parts,
     count_tokens,
+    load_embedder,
     load_query_encoder,
     onnx_supported,
     resolve_embedder_path,
@@ -36,6 +37,13 @@ def test_onnx_encoder_matches_sentence_transformers(who, embedder, torch_embedde
     np.testing.assert_allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-5)
     assert float((fast * reference).sum(1).min()) > 0.999
     assert encoder.wordpiece_lengths(TEXTS) == torch_embedder.wordpiece_lengths(TEXTS)
+
+
+def test_the_int8_encoder_stays_close_to_sentence_transformers(torch_embedder):
+    encoder = load_embedder("all-MiniLM-L6-v2", 1, 8, runtime="onnx", int8=True)
+    assert isinstance(encoder, OnnxEncoder) and "int8" in encoder.model_file.name
+    cosines = (encoder.encode(TEXTS) * torch_embedder.encode(TEXTS)).sum(1)
+    assert 0.97 < float(cosines.min()) < 0.9999, "quantised: close, not identical"
 
 
 def test_the_onnx_export_is_made_once_and_reused(tmp_path):

@@ -128,7 +128,12 @@ class Retriever:
         found = self._term_cache.get(row)
         if found is None:
             passage = self.index.passages[row]
-            found = frozenset(tokenize(passage.embedding_text(True))), tuple(frozenset(tokenize(t)) for t in passage.sentence_texts())
+            sentences = tuple(frozenset(tokenize(t)) for t in passage.sentence_texts())
+            # the passage's terms: its sentences' plus the header's and any text between sentences (tokenized once)
+            bounds = [0, *(i for span in passage.sentences for i in span), len(passage.text)]
+            rest = " ".join(passage.text[a:b] for a, b in zip(bounds[::2], bounds[1::2], strict=True))
+            head = passage.embedding_text(True)[: len(passage.embedding_text(True)) - len(passage.text)]
+            found = frozenset(tokenize(f"{head} {rest}")).union(*sentences), sentences
             with self._term_lock:
                 if len(self._term_cache) >= 50_000:
                     self._term_cache.pop(next(iter(self._term_cache)))

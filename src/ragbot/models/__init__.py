@@ -157,12 +157,13 @@ DEFAULT_CACHE_DIR = Path("~/.cache/ragbot/models")
 
 @lru_cache(maxsize=4)
 def load_embedder(
-    name: str, threads: int = 1, batch_size: int = 16, runtime: str = "torch", cache_dir: Path = DEFAULT_CACHE_DIR
+    name: str, threads: int = 1, batch_size: int = 16, runtime: str = "torch", cache_dir: Path = DEFAULT_CACHE_DIR, int8: bool = False
 ) -> Embedder:
     """One embedder per (model, threads, runtime) in a process: loading costs seconds, encoding milliseconds.
 
     ``runtime="onnx"`` runs a BERT mean-pooling model through ONNX Runtime (exported into cache_dir
-    on first use); other models, and ``runtime="torch"``, use sentence-transformers.
+    on first use, its weights quantised to int8 if asked); other models, and ``runtime="torch"``,
+    use sentence-transformers.
     """
     if runtime not in ("onnx", "torch"):
         raise ValueError(f"runtime must be onnx or torch, got {runtime!r}")
@@ -170,25 +171,28 @@ def load_embedder(
     if runtime == "onnx" and onnx_supported(path):
         from ragbot.models.onnx_encoder import OnnxEncoder, exported_model
 
-        return OnnxEncoder(path, exported_model(name, path, cache_dir), threads, batch_size)
+        return OnnxEncoder(path, exported_model(name, path, cache_dir, int8), threads, batch_size)
     return TorchEmbedder(name, threads, batch_size)
 
 
 def embedder_for(settings: Settings) -> Embedder:
     """The indexing embedder the settings name, on ``index_threads`` threads (0: every core)."""
     threads = settings.index_threads or os.cpu_count() or 1
-    return load_embedder(settings.embed_model, threads, settings.embed_batch_size, settings.embed_runtime, settings.model_cache_dir)
+    return load_embedder(
+        settings.embed_model, threads, settings.embed_batch_size, settings.embed_runtime, settings.model_cache_dir, settings.embed_int8
+    )
 
 
 def query_encoder_for(settings: Settings) -> Encoder:
     """The question encoder the settings name: the indexing model, on ``threads`` threads."""
-    return load_query_encoder(settings.embed_model, settings.threads, settings.embed_runtime, settings.model_cache_dir)
+    return load_query_encoder(settings.embed_model, settings.threads, settings.embed_runtime, settings.model_cache_dir, settings.embed_int8)
 
 
-@lru_cache(maxsize=4)
-def load_query_encoder(name: str, threads: int = 1, runtime: str = "onnx", cache_dir: Path = DEFAULT_CACHE_DIR) -> Encoder:
+def load_query_encoder(
+    name: str, threads: int = 1, runtime: str = "onnx", cache_dir: Path = DEFAULT_CACHE_DIR, int8: bool = False
+) -> Encoder:
     """The encoder for single questions: ONNX Runtime starts in ~0.3 s (torch takes ~5 s) and embeds a question in ~10 ms."""
-    return load_embedder(name, threads, 1, runtime, cache_dir)
+    return load_embedder(name, threads, 1, runtime, cache_dir, int8)
 
 
 @dataclass(frozen=True)
