@@ -6,7 +6,7 @@
 Each synthetic passage is 3-8 sentences drawn at random from the shipped briefs' own sentences
 (no downloads), in synthetic documents of 50 passages. The first ``--embed`` passages are embedded
 for real by the indexing embedder; past that, a passage's vector is a perturbed copy of a real one
-(noise of norm 0.5, renormalised: cosine ~0.9 to its source), which is what makes 10^6 passages
+(noise of norm 0.75, renormalised: cosine ~0.8 to its source), which is what makes 10^6 passages
 buildable here; the figures say how many were embedded. Sentence vectors are real (every sentence
 is a real one, embedded once). The index is written by ragbot's own writer, so it holds everything
 a real one does (JSONL passages, FAISS flat or HNSW by size, sentence vectors, bm25s).
@@ -38,6 +38,7 @@ from ragbot.models import count_tokens, embedder_for, load_embedder
 from ragbot.settings import Settings
 
 PASSAGES_PER_DOC = 50
+NOISE = 0.75  # norm of the noise added to a copied vector (0.5 made 200 near-identical copies of each real vector)
 
 
 def _sentences(settings: Settings) -> list[str]:
@@ -72,7 +73,7 @@ def synthetic_passages(n: int, pool: list[str], seed: int = 0) -> list[Passage]:
 
 
 def _perturbed(base: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
-    """n unit vectors: the base ones, then noisy copies of them (cosine ~0.9 to their source)."""
+    """n unit vectors: the base ones, then noisy copies of them (cosine ~0.8 to their source, ~0.64 to each other)."""
     rng = np.random.default_rng(seed)
     out = np.empty((n, base.shape[1]), dtype=np.float32)
     out[: len(base)] = base[:n]
@@ -80,7 +81,7 @@ def _perturbed(base: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
         end = min(start + 100_000, n)
         src = base[rng.integers(0, len(base), end - start)]
         noise = rng.standard_normal(src.shape).astype(np.float32)
-        v = src + 0.5 * noise / np.linalg.norm(noise, axis=1, keepdims=True)
+        v = src + NOISE * noise / np.linalg.norm(noise, axis=1, keepdims=True)
         out[start:end] = v / np.linalg.norm(v, axis=1, keepdims=True)
     return out
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _STOPWORD_TEXT = (
     "a an the and or but of to in on at for from by with as is are was were be been being it its this "
@@ -18,15 +19,18 @@ _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 
 def tokenize(text: str) -> list[str]:
     """Lower-case word tokens without stopwords; plural and possessive endings folded."""
-    out = []
-    for word in _WORD.findall(text.lower()):
-        if word.endswith(("'s", "’s")):
-            word = word[:-2]
-        if word in STOPWORDS:
-            continue
-        if len(word) > 4 and word.endswith("ies"):
-            word = word[:-3] + "y"
-        elif len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-            word = word[:-1]
-        out.append(word)
-    return out
+    return [term for word in _WORD.findall(text.lower()) if (term := _term(word))]
+
+
+@lru_cache(maxsize=200_000)
+def _term(word: str) -> str:
+    """A word's term ("" for a stopword); cached, since a library repeats its words."""
+    if word.endswith(("'s", "’s")):
+        word = word[:-2]
+    if word in STOPWORDS:
+        return ""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word

@@ -38,7 +38,7 @@ from ragbot.files import atomic_write
 from ragbot.index.dense import build_vectors, kind, read_vectors
 from ragbot.index.keyword import FILES as KEYWORD_FILES
 from ragbot.index.keyword import KeywordIndex
-from ragbot.index.passages import PassageStore, append_passages, write_passages
+from ragbot.index.passages import PassageStore, append_passages, random_access, write_passages
 from ragbot.models import Embedder, count_tokens
 from ragbot.settings import Settings
 
@@ -190,7 +190,7 @@ def load_index(directory: Path) -> Index:
     try:
         passages = PassageStore(paths["passages"], paths["offsets"])
         vectors = read_vectors(paths["vectors"])
-        sentence_vectors = np.load(paths["sentences"], mmap_mode="r", allow_pickle=False)
+        sentence_vectors = random_access(np.load(paths["sentences"], mmap_mode="r", allow_pickle=False))
         sentence_start = np.load(paths["sentence_start"], mmap_mode="r", allow_pickle=False)
         keyword = KeywordIndex.load(paths["bm25/" + KEYWORD_FILES[0]].parent)
     except Exception as exc:  # a file that passed its checksum but does not parse: written by something else

@@ -19,6 +19,14 @@ from ragbot.chunking import Passage
 from ragbot.files import atomic_write
 
 
+def random_access(array: np.ndarray) -> np.ndarray:
+    """Tell the kernel a memory-mapped array is read at random: no read-ahead, so a question maps only the pages it reads."""
+    raw = getattr(array, "_mmap", None)
+    if raw is not None and hasattr(mmap, "MADV_RANDOM"):
+        raw.madvise(mmap.MADV_RANDOM)
+    return array
+
+
 def write_passages(passages: Sequence[Passage], lines_path: Path, offsets_path: Path) -> None:
     """One JSON object per line, and the byte offset of every line (plus the end) as int64."""
     body = io.BytesIO()
@@ -63,6 +71,8 @@ class PassageStore(Sequence[Passage]):
             raise ValueError(f"{offsets_path.name} does not match {lines_path.name}")
         with lines_path.open("rb") as f:
             self._data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        if isinstance(self._data, mmap.mmap) and hasattr(mmap, "MADV_RANDOM"):
+            self._data.madvise(mmap.MADV_RANDOM)
         self._row = lru_cache(maxsize=4096)(self._parse)
 
     def __len__(self) -> int:
