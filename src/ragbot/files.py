@@ -1,7 +1,8 @@
-"""Small file helpers shared by the index, the corpus, the store's export and quiz files."""
+"""Small file helpers shared by the index, the corpus, the models, the store's export and quiz files."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from pathlib import Path
@@ -17,6 +18,15 @@ def read_lines(path: Path, what: str = "file") -> list[str]:
         return path.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError:
         raise RagbotError(f"{what} {path} is not UTF-8 text") from None
+
+
+def sha256_file(path: Path) -> str:
+    """The sha256 of a file, read in 1 MB blocks."""
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def atomic_write(path: Path, data: bytes) -> None:

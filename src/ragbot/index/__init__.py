@@ -35,6 +35,7 @@ from ragbot.chunking import Passage, chunk_document
 from ragbot.corpus import NORMALISER_VERSION, corpus_state, load_corpus
 from ragbot.errors import RagbotError
 from ragbot.files import atomic_write
+from ragbot.files import sha256_file as _sha256
 from ragbot.index.dense import build_vectors, kind, read_vectors
 from ragbot.index.keyword import FILES as KEYWORD_FILES
 from ragbot.index.keyword import KeywordIndex
@@ -110,16 +111,10 @@ class Index:
 
     @cached_property
     def document_rows(self) -> dict[str, range]:
-        """Each document's rows: passages are laid out document by document (rows in the manifest, else in sorted order)."""
+        """Each document's rows: passages are laid out document by document (rows in a built index's manifest)."""
         docs = self.manifest.get("documents") or {}
         if docs and all("rows" in d for d in docs.values()):
             return {doc_id: range(*d["rows"]) for doc_id, d in docs.items()}
-        if sum(int(d.get("n_passages", 0)) for d in docs.values()) == len(self.passages) and docs:
-            rows, start = {}, 0
-            for doc_id in sorted(docs):
-                rows[doc_id] = range(start, start + int(docs[doc_id]["n_passages"]))
-                start += int(docs[doc_id]["n_passages"])
-            return rows
         found: dict[str, list[int]] = {}
         for i, p in enumerate(self.passages):
             found.setdefault(p.doc_id, []).append(i)
@@ -166,14 +161,6 @@ def _manifest_sha256(manifest: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def load_index(directory: Path) -> Index:
     """Load and verify an index; every artifact must match its checksum in the manifest."""
     manifest = read_manifest(directory)
@@ -190,7 +177,8 @@ def load_index(directory: Path) -> Index:
     try:
         passages = PassageStore(paths["passages"], paths["offsets"])
         vectors = read_vectors(paths["vectors"])
-        sentence_vectors = random_access(np.load(paths["sentences"], mmap_mode="r", allow_pickle=False))
+        sentence_vectors = np.load(paths["sentences"], mmap_mode="r", allow_pickle=False)
+        random_access(sentence_vectors)
         sentence_start = np.load(paths["sentence_start"], mmap_mode="r", allow_pickle=False)
         keyword = KeywordIndex.load(paths["bm25/" + KEYWORD_FILES[0]].parent)
     except Exception as exc:  # a file that passed its checksum but does not parse: written by something else

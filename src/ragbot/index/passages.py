@@ -19,12 +19,11 @@ from ragbot.chunking import Passage
 from ragbot.files import atomic_write
 
 
-def random_access(array: np.ndarray) -> np.ndarray:
-    """Tell the kernel a memory-mapped array is read at random: no read-ahead, so a question maps only the pages it reads."""
-    raw = getattr(array, "_mmap", None)
+def random_access(mapped: np.ndarray | mmap.mmap) -> None:
+    """Tell the kernel a memory map (or a memory-mapped array) is read at random: no read-ahead around each page read."""
+    raw = mapped if isinstance(mapped, mmap.mmap) else getattr(mapped, "_mmap", None)
     if raw is not None and hasattr(mmap, "MADV_RANDOM"):
         raw.madvise(mmap.MADV_RANDOM)
-    return array
 
 
 def write_passages(passages: Sequence[Passage], lines_path: Path, offsets_path: Path) -> None:
@@ -71,8 +70,8 @@ class PassageStore(Sequence[Passage]):
             raise ValueError(f"{offsets_path.name} does not match {lines_path.name}")
         with lines_path.open("rb") as f:
             self._data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
-        if isinstance(self._data, mmap.mmap) and hasattr(mmap, "MADV_RANDOM"):
-            self._data.madvise(mmap.MADV_RANDOM)
+        if isinstance(self._data, mmap.mmap):
+            random_access(self._data)
         self._row = lru_cache(maxsize=4096)(self._parse)
 
     def __len__(self) -> int:

@@ -2,13 +2,12 @@
 
 The export (torch, ~10 s) happens on first use and is cached beside the joined LLM file, named by
 the weights' sha256, so a changed model is exported again. In float32 the vectors equal
-sentence-transformers' and indexing is ~1.2x faster (both are compute-bound on the CPU); with int8
-weights (``embed_int8``) it is ~2.2x faster and retrieval on eval/ moves by a question (docs/scaling.md).
+sentence-transformers' at the same speed (both are compute-bound on the CPU); with int8 weights
+(``embed_int8``) indexing is ~2.2x faster and retrieval on eval/ moves by a question (docs/scaling.md).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import uuid
@@ -17,16 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from ragbot.errors import RagbotError
+from ragbot.files import sha256_file
 
 EXPORT_VERSION = 2  # bump when the exported graph changes
-
-
-def weights_sha256(model_dir: Path) -> str:
-    h = hashlib.sha256()
-    with (model_dir / "model.safetensors").open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def export_onnx(model_dir: Path, dest: Path, int8: bool = False) -> Path:
@@ -104,7 +96,7 @@ def _weights_digest(model_dir: Path, stamp: Path) -> str:
         remembered_key, _, digest = stamp.read_text(encoding="utf-8").rpartition(" ")
         if remembered_key == key and len(digest) == 64:
             return digest
-    digest = weights_sha256(model_dir)
+    digest = sha256_file(model_dir / "model.safetensors")
     stamp.parent.mkdir(parents=True, exist_ok=True)
     stamp.write_text(f"{key} {digest}", encoding="utf-8")
     return digest
