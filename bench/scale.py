@@ -19,6 +19,7 @@ ask p50/p95, and recall@10 of the dense search against exact search over the sam
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -28,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -130,12 +132,13 @@ def build(n: int, directory: Path, settings: Settings, embed: int) -> dict[str, 
     }
 
 
-def probe(directory: Path, settings: Settings, questions: list[str]) -> dict[str, float]:
+def probe(directory: Path, settings: Settings, questions: list[str], ef_sweep: list[int] | None = None) -> dict[str, Any]:
     """Run in a fresh process: load, search, ask; report times, resident memory and recall against exact search."""
     import faiss
 
     from ragbot.chain import Pipeline
     from ragbot.index import load_index
+    from ragbot.index.dense import DenseSearch
     from ragbot.models import query_encoder_for
 
     encoder = query_encoder_for(settings)  # loaded before the clock: it is the same at any library size
@@ -162,12 +165,19 @@ def probe(directory: Path, settings: Settings, questions: list[str]) -> dict[str
     vectors = index.passage_vectors()
     exact.add(vectors)
     del vectors
-    recalls = []
-    for q in questions:
-        qv = encoder.encode([q])[0]
-        _, truth = exact.search(qv[None, :], 10)
-        found, _ = pipeline.retriever.dense.run(qv, 10)
-        recalls.append(len(set(truth[0]) & set(found)) / 10)
+    query_vectors = encoder.encode(questions)
+    truth = [set(exact.search(qv[None, :], 10)[1][0].tolist()) for qv in query_vectors]
+    recalls = [len(t & set(pipeline.retriever.dense.run(qv, 10)[0].tolist())) / 10 for t, qv in zip(truth, query_vectors, strict=True)]
+    sweep = {}
+    for ef in ef_sweep or []:  # recall@10 and the time of the dense candidate search (top `candidates`) at each hnsw_ef_search
+        dense, times, found = DenseSearch(index.vectors, ef), [], []
+        for qv in query_vectors:
+            t = time.perf_counter()
+            rows, _ = dense.run(qv, settings.candidates)
+            times.append((time.perf_counter() - t) * 1000)
+            found.append(set(rows[:10].tolist()))
+        sweep[str(ef)] = {"recall_at_10": float(np.mean([len(t & f) / 10 for t, f in zip(truth, found, strict=True)])),
+                          "dense_p50_ms": statistics.median(times)}  # fmt: skip
     return {
         "kind": index.manifest["dense"]["kind"],
         "load_s": load_s,
@@ -178,6 +188,7 @@ def probe(directory: Path, settings: Settings, questions: list[str]) -> dict[str
         "ask_p50_ms": statistics.median(ask),
         "ask_p95_ms": percentile(ask, 0.95),
         "recall_at_10": float(np.mean(recalls)),
+        **({"ef_sweep": sweep} if sweep else {}),
     }
 
 
@@ -216,9 +227,10 @@ def main() -> None:
     parser.add_argument("sizes", nargs="*", type=int, help="library sizes in passages")
     parser.add_argument("--embed", type=int, default=10_000, help="passages embedded for real; the rest are perturbed copies")
     parser.add_argument("--queries", type=int, default=100, help="questions from eval/briefs_qa.jsonl per size")
-    parser.add_argument("--out", type=Path, help="keep the built libraries here (default: a temporary folder)")
+    parser.add_argument("--out", type=Path, help="build the libraries here and keep them (default: a temporary folder, removed)")
+    parser.add_argument("--ef", type=int, nargs="+", metavar="EF", help="also measure recall and dense search time at these hnsw_ef_search")
     parser.add_argument("--throughput", type=int, metavar="N", help="only compare embedding throughput on N synthetic passages")
-    parser.add_argument("--probe", type=Path, help=argparse.SUPPRESS)  # internal: the fresh process that loads and searches
+    parser.add_argument("--probe", type=Path, metavar="DIR", help="only load and question a library built before")
     args = parser.parse_args()
     settings = Settings.load()
     if args.throughput:
@@ -226,11 +238,14 @@ def main() -> None:
         return
     questions = _questions(Path("eval/briefs_qa.jsonl"), args.queries)
     if args.probe:
-        print(json.dumps(probe(args.probe, settings, questions)))
+        print(json.dumps(probe(args.probe, settings, questions, args.ef)))
         return
-    with tempfile.TemporaryDirectory(prefix="ragbot-scale-", dir=args.out) as tmp:
+    with contextlib.ExitStack() as stack:
+        root = args.out or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ragbot-scale-")))
         for n in args.sizes:
-            directory = Path(tmp) / f"library-{n}"
+            directory = root / f"library-{n}"
+            if directory.exists():
+                raise SystemExit(f"{directory} exists: remove it, or probe it with --probe {directory}")
             figures = build(n, directory, settings, args.embed)
             proc = subprocess.run(
                 [sys.executable, __file__, "--probe", str(directory), "--queries", str(args.queries)],

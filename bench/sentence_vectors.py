@@ -11,6 +11,7 @@ share of the index on disk, and the embedding time the sentences add for the shi
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import tempfile
 import time
 from pathlib import Path
@@ -31,7 +32,7 @@ SHOWN = ("hit@1", "mrr", "key_fact_recall", "wrong_answer_rate", "abstention", "
 def passage_only(index: Index) -> Index:
     vectors = index.passage_vectors()
     per_sentence = np.repeat(vectors, np.diff(np.asarray(index.sentence_start)), axis=0)
-    return Index(index.manifest, index.passages, index.vectors, per_sentence, index.sentence_start, index.keyword)
+    return dataclasses.replace(index, sentence_vectors=per_sentence)
 
 
 def main() -> None:

@@ -28,4 +28,4 @@ def test_scale_bench_builds_loads_and_searches_a_small_library(tmp_path: Path):
     for r in rows:
         assert r["embedded_passages"] == 100 and r["recall_at_10"] >= 0.95 and r["disk_mb"] > 0
         assert 0 < r["search_p50_ms"] <= r["search_p95_ms"] and r["ask_p50_ms"] > 0 and r["rss_loaded_mb"] > 0
-    assert not any(tmp_path.iterdir()), "the libraries are built in a temporary folder and removed"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["library-200", "library-300"], "--out keeps the libraries, nothing else"

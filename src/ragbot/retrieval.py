@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,6 +10,8 @@ from ragbot.chunking import Passage
 from ragbot.index import Index
 from ragbot.index.dense import DenseSearch
 from ragbot.index.keyword import KeywordIndex
+from ragbot.index.npy_file import ranges_of
+from ragbot.index.term_sets import QueryTerms
 from ragbot.models import Encoder
 from ragbot.settings import Settings
 from ragbot.terms import STOPWORDS, tokenize
@@ -53,8 +54,6 @@ class Retriever:
     def __init__(self, index: Index, encoder: Encoder, settings: Settings) -> None:
         self.index, self.encoder, self.settings = index, encoder, settings
         self.dense = DenseSearch(index.vectors, settings.hnsw_ef_search)
-        self._term_cache: dict[int, tuple[frozenset[str], tuple[frozenset[str], ...]]] = {}
-        self._term_lock = threading.Lock()
         built = index.manifest.get("keyword") or {}
         if (built.get("k1"), built.get("b")) == (settings.bm25_k1, settings.bm25_b):
             self.keyword = index.keyword
@@ -77,13 +76,7 @@ class Retriever:
         rows = np.array(sorted(set(by_dense.tolist()) | set(by_bm25.tolist())), dtype=np.int64)
         dense = self.dense.vectors_of(rows) @ qv if len(rows) else np.zeros(0, np.float32)
         lexical = np.maximum(lexical_all[rows], 0.0) if len(rows) else np.zeros(0, np.float32)
-        terms = self._term_weights(question)
-        cache: dict[int, np.ndarray] = {}
-
-        def sentences(j: int) -> np.ndarray:
-            if j not in cache:
-                cache[j] = self._sentence_scores(int(rows[j]), qv, terms)
-            return cache[j]
+        per_passage = self._sentence_scores(rows, qv, QueryTerms.of(self._term_weights(question)))
 
         if mode == "dense":
             score = dense.astype(np.float64)
@@ -92,7 +85,7 @@ class Retriever:
         else:
             score = np.empty(len(rows))
             for j in range(len(rows)):
-                best_two = np.sort(sentences(j))[-2:][::-1]
+                best_two = np.sort(per_passage[j])[-2:][::-1]
                 support = float(best_two[0]) + (self.settings.second_sentence_weight * float(best_two[1]) if len(best_two) > 1 else 0.0)
                 score[j] = support + self.settings.passage_weight * float(dense[j])
         order = [j for j in sorted(range(len(rows)), key=lambda j: (-score[j], rows[j]))[:k] if np.isfinite(score[j])]
@@ -103,7 +96,7 @@ class Retriever:
                 float(dense[j]),
                 float(lexical[j]),
                 r + 1,
-                tuple(float(x) for x in sentences(j)),
+                tuple(float(x) for x in per_passage[j]),
             )
             for r, j in enumerate(order)
         ]
@@ -115,30 +108,15 @@ class Retriever:
         total = sum(weights.values())
         return {t: w / total for t, w in weights.items()} if total else {}
 
-    def _sentence_scores(self, row: int, query: np.ndarray, terms: dict[str, float]) -> np.ndarray:
-        s = self.settings
-        passage_terms, sentence_terms = self._terms(row)
-        passage_cover = sum(w for t, w in terms.items() if t in passage_terms)
-        cover = np.array([sum(w for t, w in terms.items() if t in words) for words in sentence_terms])
-        sims = np.asarray(self.index.sentences_of(row)) @ query
-        return sims + s.lexical_weight * (cover + s.context_weight * passage_cover)
-
-    def _terms(self, row: int) -> tuple[frozenset[str], tuple[frozenset[str], ...]]:
-        """A passage's terms and each of its sentences' (kept for the passages questions touch most)."""
-        found = self._term_cache.get(row)
-        if found is None:
-            passage = self.index.passages[row]
-            sentences = tuple(frozenset(tokenize(t)) for t in passage.sentence_texts())
-            # the passage's terms: its sentences' plus the header's and any text between sentences (tokenized once)
-            bounds = [0, *(i for span in passage.sentences for i in span), len(passage.text)]
-            rest = " ".join(passage.text[a:b] for a, b in zip(bounds[::2], bounds[1::2], strict=True))
-            head = passage.embedding_text(True)[: len(passage.embedding_text(True)) - len(passage.text)]
-            found = frozenset(tokenize(f"{head} {rest}")).union(*sentences), sentences
-            with self._term_lock:
-                if len(self._term_cache) >= 50_000:
-                    self._term_cache.pop(next(iter(self._term_cache)))
-                self._term_cache[row] = found
-        return found
+    def _sentence_scores(self, rows: np.ndarray, query: np.ndarray, terms: QueryTerms) -> list[np.ndarray]:
+        """Each row's sentence scores: cosine, plus the weighted question terms found in the sentence and in the passage."""
+        s, index = self.settings, self.index
+        first, last = index.sentence_start[rows], index.sentence_start[rows + 1]
+        sims = ranges_of(index.sentence_vectors, first, last) @ query
+        cover = index.sentence_terms.cover(first, last, terms)
+        passage_cover = index.passage_terms.cover(rows, rows + 1, terms)
+        scores = sims + s.lexical_weight * (cover + s.context_weight * np.repeat(passage_cover, last - first))
+        return np.split(scores, np.cumsum(last - first)[:-1]) if len(rows) else []
 
 
 def _top(scores: np.ndarray, c: int) -> np.ndarray:

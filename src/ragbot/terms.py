@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zlib
 from functools import lru_cache
 
 _STOPWORD_TEXT = (
@@ -34,3 +35,9 @@ def _term(word: str) -> str:
     if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
         return word[:-1]
     return word
+
+
+@lru_cache(maxsize=200_000)
+def term_id(term: str) -> int:
+    """A term's stable id (its CRC-32): the same in every library and every build, so stored ids need no vocabulary."""
+    return zlib.crc32(term.encode("utf-8"))

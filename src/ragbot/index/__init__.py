@@ -2,10 +2,11 @@
 
 Layout of ``index/``: ``manifest.json`` names the artifact files of the current build
 (``passages-<build>.jsonl`` and its row offsets, ``vectors-<build>.faiss``, ``sentences-<build>.npy``,
-``bm25-<build>/``) with their sha256. Artifacts are written under new names first; replacing
-``manifest.json`` is the single atomic step that switches builds, so a crash at any moment leaves
-the old or the new index whole. Nothing is unpickled on load, and the large artifacts are
-memory-mapped: a question reads only the pages it touches. Each artifact's sha256 is checked
+the term ids of every passage and sentence, ``bm25-<build>/``) with their sha256. Artifacts are
+written under new names first; replacing ``manifest.json`` is the single atomic step that switches
+builds, so a crash at any moment leaves the old or the new index whole. Nothing is unpickled on
+load, and nothing large is read whole: FAISS and BM25 are memory-mapped, and passages, sentence
+vectors and term ids are read a few rows at a time. Each artifact's sha256 is checked
 before it is parsed; ``.verified.json`` remembers the size and modification time of files
 already checked, so a start re-hashes only files written since.
 """
@@ -39,11 +40,13 @@ from ragbot.files import sha256_file as _sha256
 from ragbot.index.dense import build_vectors, kind, read_vectors
 from ragbot.index.keyword import FILES as KEYWORD_FILES
 from ragbot.index.keyword import KeywordIndex
-from ragbot.index.passages import PassageStore, append_passages, random_access, write_passages
+from ragbot.index.npy_file import NpyFile, write_npy
+from ragbot.index.passages import PassageStore, append_passages, write_passages
+from ragbot.index.term_sets import TermSets, passage_term_sets, write_term_sets
 from ragbot.models import Embedder, count_tokens
 from ragbot.settings import Settings
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
 VERIFIED = ".verified.json"
 _ARTIFACT_PREFIXES = ("passages-", "vectors-", "sentences-", "bm25-")
@@ -86,9 +89,11 @@ class Index:
     manifest: dict[str, Any]
     passages: Sequence[Passage]
     vectors: faiss.Index  # flat, or HNSW for large libraries (index/dense.py)
-    sentence_vectors: np.ndarray
+    sentence_vectors: np.ndarray | NpyFile
     sentence_start: np.ndarray  # passage i's sentence vectors are rows sentence_start[i]:sentence_start[i+1]
     keyword: KeywordIndex
+    passage_terms: TermSets  # each passage's term ids (as BM25 reads it: title and headers included)
+    sentence_terms: TermSets  # each sentence's, in sentence-vector order
 
     @classmethod
     def from_arrays(
@@ -103,7 +108,7 @@ class Index:
         s = settings or Settings()
         keyword = KeywordIndex.build((p.embedding_text(True) for p in passages), s.bm25_k1, s.bm25_b)
         dense = build_vectors(vectors, s.ann_from, s.hnsw_m)
-        return cls(manifest, passages, dense, sentence_vectors, _sentence_start(passages), keyword)
+        return cls(manifest, passages, dense, sentence_vectors, _sentence_start(passages), keyword, *passage_term_sets(passages))
 
     @property
     def documents(self) -> dict[str, dict[str, Any]]:
@@ -177,17 +182,19 @@ def load_index(directory: Path) -> Index:
     try:
         passages = PassageStore(paths["passages"], paths["offsets"])
         vectors = read_vectors(paths["vectors"])
-        sentence_vectors = np.load(paths["sentences"], mmap_mode="r", allow_pickle=False)
-        random_access(sentence_vectors)
-        sentence_start = np.load(paths["sentence_start"], mmap_mode="r", allow_pickle=False)
+        sentence_vectors = NpyFile(paths["sentences"])
+        sentence_start = np.load(paths["sentence_start"], allow_pickle=False)
         keyword = KeywordIndex.load(paths["bm25/" + KEYWORD_FILES[0]].parent)
+        passage_terms = TermSets.read(paths["passage_terms"], paths["passage_terms_start"])
+        sentence_terms = TermSets.read(paths["sentence_terms"], paths["sentence_terms_start"])
     except Exception as exc:  # a file that passed its checksum but does not parse: written by something else
         raise RagbotError(f"index in {directory}/ cannot be read ({type(exc).__name__}); run `ragbot index --rebuild`") from None
-    if not vectors.ntotal == len(passages) == keyword.n == len(sentence_start) - 1 or sentence_start[-1] != len(sentence_vectors):
+    passages_agree = vectors.ntotal == len(passages) == keyword.n == len(sentence_start) - 1 == len(passage_terms)
+    if not passages_agree or not sentence_start[-1] == len(sentence_vectors) == len(sentence_terms):
         raise RagbotError(
             f"index in {directory}/ is inconsistent ({vectors.ntotal} vectors, {len(passages)} passages); run `ragbot index --rebuild`"
         )
-    return Index(manifest, passages, vectors, sentence_vectors, sentence_start, keyword)
+    return Index(manifest, passages, vectors, sentence_vectors, sentence_start, keyword, passage_terms, sentence_terms)
 
 
 def _verified_artifacts(directory: Path, manifest: dict[str, Any]) -> dict[str, Path]:
@@ -404,8 +411,10 @@ def write_index(
     names = _names(build)
     write_passages(passages, directory / names["passages"], directory / names["offsets"])
     _write_faiss(index.vectors, directory / names["vectors"])
-    _write_npy(directory / names["sentences"], sentence_vectors)
-    _write_npy(directory / names["sentence_start"], index.sentence_start)
+    write_npy(directory / names["sentences"], sentence_vectors)
+    write_npy(directory / names["sentence_start"], index.sentence_start)
+    write_term_sets(directory / names["passage_terms"], directory / names["passage_terms_start"], index.passage_terms)
+    write_term_sets(directory / names["sentence_terms"], directory / names["sentence_terms_start"], index.sentence_terms)
     return _commit(directory, settings, embedder, build, names, index, documents)
 
 
@@ -434,13 +443,23 @@ def append_index(
     if len(vectors):
         dense.add(np.ascontiguousarray(vectors, dtype=np.float32))
     _write_faiss(dense, directory / names["vectors"])
-    _write_npy(directory / names["sentences"], old.sentence_vectors, sentence_vectors)
-    _write_npy(directory / names["sentence_start"], old.sentence_start, _sentence_start(passages)[1:] + int(old.sentence_start[-1]))
+    write_npy(directory / names["sentences"], old.sentence_vectors, sentence_vectors)
+    write_npy(directory / names["sentence_start"], old.sentence_start, _sentence_start(passages)[1:] + int(old.sentence_start[-1]))
+    passage_terms, sentence_terms = passage_term_sets(passages)
+    for what, new in (("passage_terms", passage_terms), ("sentence_terms", sentence_terms)):
+        write_term_sets(directory / names[what], directory / names[f"{what}_start"], getattr(old, what), new)
     store = PassageStore(directory / names["passages"], directory / names["offsets"])
-    sentence_matrix = np.load(directory / names["sentences"], mmap_mode="r", allow_pickle=False)
-    sentence_start = np.load(directory / names["sentence_start"], mmap_mode="r", allow_pickle=False)
     keyword = KeywordIndex.build((p.embedding_text(True) for p in store), settings.bm25_k1, settings.bm25_b)
-    index = Index({}, store, dense, sentence_matrix, sentence_start, keyword)
+    index = Index(
+        {},
+        store,
+        dense,
+        NpyFile(directory / names["sentences"]),
+        np.load(directory / names["sentence_start"], allow_pickle=False),
+        keyword,
+        TermSets.read(directory / names["passage_terms"], directory / names["passage_terms_start"]),
+        TermSets.read(directory / names["sentence_terms"], directory / names["sentence_terms_start"]),
+    )
     rows = {
         doc_id: {**info[doc_id], "rows": [r.start, r.stop], "n_passages": len(r)}
         for doc_id, r in old.document_rows.items()
@@ -462,6 +481,10 @@ def _names(build: str) -> dict[str, str]:
         "vectors": f"vectors-{build}.faiss",
         "sentences": f"sentences-{build}.npy",
         "sentence_start": f"sentences-{build}.start.npy",
+        "passage_terms": f"passages-{build}.terms.npy",
+        "passage_terms_start": f"passages-{build}.terms.start.npy",
+        "sentence_terms": f"sentences-{build}.terms.npy",
+        "sentence_terms_start": f"sentences-{build}.terms.start.npy",
     }
 
 
@@ -469,27 +492,6 @@ def _write_faiss(index: faiss.Index, path: Path) -> None:
     faiss.write_index(index, str(path))  # faiss' own writer; flushed to disk here
     with path.open("rb") as f:
         os.fsync(f.fileno())
-
-
-def _write_npy(path: Path, *parts: np.ndarray) -> None:
-    """The parts' rows, one after another, as one .npy file, copied in blocks (a part may be a memory map past RAM's size)."""
-    shape = (sum(len(p) for p in parts), *parts[0].shape[1:])
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=parts[0].dtype, shape=shape)
-        row = 0
-        for part in parts:
-            for start in range(0, len(part), 262_144):
-                block = part[start : start + 262_144]
-                out[row : row + len(block)] = block
-                row += len(block)
-        out.flush()
-        del out
-        with tmp.open("rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _commit(

@@ -1,0 +1,118 @@
+"""Row arrays on disk as .npy files, written in blocks and read a few rows at a time with pread.
+
+Reading with ``os.pread`` rather than a memory map keeps the process's resident memory what it
+really holds: a memory-mapped file that questions touch at random grows RSS by every page the
+kernel maps around each read (fault-around maps neighbouring cached pages, whatever ``madvise``
+says), until a 10^6-passage library's sentence vectors showed as gigabytes of RSS. The pages still
+sit in the kernel's page cache, which it reclaims as it needs.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import overload
+
+import numpy as np
+
+BLOCK_ROWS = 262_144
+
+
+class NpyFile:
+    """The rows of a 2-D (or 1-D) .npy file, read on demand; slicing returns an ordinary array."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file = path.open("rb")
+        try:
+            version = np.lib.format.read_magic(self._file)
+            if version not in ((1, 0), (2, 0)):
+                raise ValueError(f"npy format {version}")
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, fortran, dtype = read(self._file)
+        except Exception:
+            self._file.close()
+            raise
+        if fortran or not shape:
+            self._file.close()
+            raise ValueError(f"{path.name} is not a C-ordered array of rows")
+        self.shape: tuple[int, ...] = tuple(shape)
+        self.dtype = np.dtype(dtype)
+        self._offset = self._file.tell()
+        self._row_bytes = int(np.prod(self.shape[1:], dtype=np.int64)) * self.dtype.itemsize
+        expected = self._offset + self.shape[0] * self._row_bytes
+        size = os.fstat(self._file.fileno()).st_size
+        if size != expected:
+            self._file.close()
+            raise ValueError(f"{path.name} is {size} bytes, its header says {expected}")
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __del__(self) -> None:
+        file = getattr(self, "_file", None)
+        if file is not None:
+            file.close()
+
+    @overload
+    def __getitem__(self, i: int) -> np.ndarray: ...
+    @overload
+    def __getitem__(self, i: slice) -> np.ndarray: ...
+    def __getitem__(self, i: int | slice) -> np.ndarray:
+        if isinstance(i, slice):
+            start, stop, step = i.indices(len(self))
+            if step != 1:
+                return self.rows(start, stop)[::step]
+            return self.rows(start, stop)
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"row {i} out of range ({n} rows)")
+        return self.rows(i % n, i % n + 1)[0]
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """Rows start:stop (clipped to the file) in one read."""
+        start, stop = max(0, int(start)), min(len(self), int(stop))
+        count = max(0, stop - start)
+        data = os.pread(self._file.fileno(), count * self._row_bytes, self._offset + start * self._row_bytes) if count else b""
+        return np.frombuffer(data, dtype=self.dtype).reshape((count, *self.shape[1:]))
+
+    def ranges(self, starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+        """The rows of every range starts[i]:stops[i], one after another (one read per range)."""
+        parts = [self.rows(a, b) for a, b in zip(starts.tolist(), stops.tolist(), strict=True)]
+        return np.concatenate(parts) if parts else np.zeros((0, *self.shape[1:]), self.dtype)
+
+
+def ranges_of(array: np.ndarray | NpyFile, starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """The rows of every range starts[i]:stops[i] of an array in memory or on disk, one after another."""
+    if isinstance(array, NpyFile):
+        return array.ranges(starts, stops)
+    return array[flat_ranges(starts, stops)] if len(starts) else array[:0]
+
+
+def flat_ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """Every index of the ranges starts[i]:stops[i], one range after another."""
+    counts = np.asarray(stops, np.int64) - np.asarray(starts, np.int64)
+    before = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    return np.repeat(np.asarray(starts, np.int64) - before, counts) + np.arange(int(counts.sum()), dtype=np.int64)
+
+
+def write_npy(path: Path, *parts: np.ndarray | NpyFile) -> None:
+    """The parts' rows, one after another, as one .npy file, copied in blocks (a part may be larger than memory)."""
+    shape = (sum(len(p) for p in parts), *parts[0].shape[1:])
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=parts[0].dtype, shape=shape)
+        row = 0
+        for part in parts:
+            for start in range(0, len(part), BLOCK_ROWS):
+                block = part[start : start + BLOCK_ROWS]
+                out[row : row + len(block)] = block
+                row += len(block)
+        out.flush()
+        del out
+        with tmp.open("rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
