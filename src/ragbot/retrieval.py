@@ -123,5 +123,5 @@ def _top(scores: np.ndarray, c: int) -> np.ndarray:
     """Rows of the c highest positive scores (any order)."""
     if c < 1 or not len(scores):
         return np.zeros(0, np.int64)
-    top = np.argpartition(-scores, c - 1)[:c] if c < len(scores) else np.arange(len(scores))
+    top = np.argpartition(scores, len(scores) - c)[len(scores) - c :] if c < len(scores) else np.arange(len(scores))
     return top[scores[top] > 0].astype(np.int64)

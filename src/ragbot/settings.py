@@ -53,7 +53,7 @@ class Settings(BaseModel):
     # Library size: docs/scaling.md measured exact search against HNSW at 10^4-10^6 passages on 2 cores.
     ann_from: int = Field(100_000, ge=1, description="passages from which the dense index is an HNSW graph instead of exact search")
     hnsw_m: int = Field(32, ge=4, le=128, description="HNSW: links per vector (set at index time)")
-    hnsw_ef_search: int = Field(128, ge=1, le=4096, description="HNSW: candidates explored per search (recall against speed)")
+    hnsw_ef_search: int = Field(768, ge=1, le=4096, description="HNSW: candidates explored per search (recall against speed)")
 
     engine: Literal["extractive", "llm"] = "extractive"
     answer_passages: int = Field(5, ge=1, le=20, description="top passages the answer may cite")
