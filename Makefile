@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup browser run index serve test lint bench clean
+.PHONY: setup browser postgres run index serve test lint bench clean
 
 setup: $(STAMP)
 
@@ -31,7 +31,13 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
 		|| echo "note: chromium is not installed, so the browser tests will be skipped (apt-get install chromium)"
 
-test: setup browser
+# The store tests start a throwaway PostgreSQL server from Debian's binaries (tests/store/conftest.py).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
+		|| { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; } \
+		|| echo "note: PostgreSQL is not installed, so the PostgreSQL store tests will be skipped (apt-get install postgresql)"
+
+test: setup browser postgres
 	$(BIN)/python -m pytest -q
 
 lint: setup

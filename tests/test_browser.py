@@ -12,7 +12,7 @@ import pytest
 from ragbot.index import build_index, load_index
 from ragbot.quiz.model import Question, Source, load_quiz
 from ragbot.settings import Settings
-from ragbot.store import Store
+from ragbot.store.sqlite import SqliteStore
 
 from .conftest import copy_small_corpus, running_server, sample_quiz
 from .test_cli import ragbot
@@ -306,7 +306,7 @@ def test_take_a_quiz_in_the_quiz_tab_and_the_attempt_is_stored(page, site, tmp_p
     assert all(v in review for v in ("correct", "wrong", "partly correct", "no answer", "a full strategic partnership"))
     assert page.evaluate("() => window.__pwned") is None
 
-    [attempt] = Store(root / "data" / "ragbot.sqlite3").attempts("browser-quiz")
+    [attempt] = SqliteStore(root / "data" / "ragbot.sqlite3").attempts("browser-quiz")
     assert attempt.finished and attempt.trainee == "Trainee <b>One</b>" and (attempt.score, attempt.max_score) == (1.5, 4)
     assert [(a["response"], a["credit"]) for a in attempt.answers] == [
         ("90 per cent", 1.0), ("True", 0.0), ("a full strategic partnership", 0.5), ("", 0.0)

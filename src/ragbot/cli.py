@@ -318,9 +318,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
-    from ragbot.store import Store
+    from ragbot.store import open_store
 
-    store = Store(_settings(args).store_path)
+    store = open_store(_settings(args))
     if args.out is None:
         store.export_feedback_csv(sys.stdout)
         return 0

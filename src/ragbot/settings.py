@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, model_validator
 
 from ragbot.errors import RagbotError
 
@@ -27,6 +27,8 @@ class Settings(BaseModel):
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("index")
     data_dir: Path = Path("data")  # feedback and quiz attempts in data/ragbot.sqlite3; the Quiz tab's files in data/quizzes/
+    # empty: data_dir/ragbot.sqlite3; postgresql://user:password@host:port/database: that PostgreSQL database (ragbot.store)
+    store_url: str = Field("", repr=False, description="where feedback and quiz attempts are stored; empty is SQLite in data_dir")
     eval_dataset: Path = Path("eval/briefs_qa.jsonl")  # the default QA set of `ragbot eval` and the Evaluation tab
 
     embed_model: str = "all-MiniLM-L6-v2"
@@ -105,6 +107,13 @@ class Settings(BaseModel):
         if self.judge_abstain_below > self.judge_answer_from:
             raise ValueError(f"judge_abstain_below ({self.judge_abstain_below}) must not exceed judge_answer_from")
         return self
+
+    @field_serializer("store_url")
+    def _hide_store_password(self, url: str) -> str:
+        """Saved settings (evaluation reports) never carry the database password."""
+        from ragbot.store import hide_password
+
+        return hide_password(url)
 
     @property
     def store_path(self) -> Path:

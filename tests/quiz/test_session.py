@@ -10,7 +10,7 @@ import pytest
 from ragbot.errors import RagbotError
 from ragbot.quiz.model import Quiz
 from ragbot.quiz.session import Session, choice, clean_response, source_spans
-from ragbot.store import Store
+from ragbot.store.sqlite import SqliteStore
 
 from .test_grade_and_file import MCQ, SHORT, SRC, TF
 
@@ -25,7 +25,7 @@ def test_choices_accept_letters_option_text_and_yes_no():
 
 
 def test_each_question_is_graded_once_and_the_attempt_saved_after_every_answer(tmp_path: Path):
-    store = Store(tmp_path / "s.sqlite3")
+    store = SqliteStore(tmp_path / "s.sqlite3")
     session = Session.start(Quiz("qz", "2026", "f" * 16, [MCQ, TF, SHORT]), " Ana ")
     assert session.question is MCQ and not session.answered
     assert session.submit("B", store, None).verdict == "correct"
@@ -46,7 +46,7 @@ def test_each_question_is_graded_once_and_the_attempt_saved_after_every_answer(t
 
 
 def test_an_answer_that_cannot_be_saved_is_not_counted(tmp_path: Path):
-    class Broken(Store):
+    class Broken(SqliteStore):
         def save_attempt(self, attempt):
             raise RagbotError("disk full")
 

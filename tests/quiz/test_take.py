@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ragbot.store import Store
+from ragbot.store.sqlite import SqliteStore
 
 from ..conftest import ROOT, sample_quiz
 from ..test_cli import assert_one_line_error, ragbot
@@ -43,7 +43,7 @@ def test_take_a_quiz_feedback_with_source_score_review_and_results(setup, tmp_pa
     assert "✓ Correct (your answer: False)." in out and "the brief says 2024, not 2019" in out
     assert "½ Partly correct (your answer: a full strategic partnership)." in out
     assert "Score: 2.5 / 3 (83%)" in out and "answer: Comprehensive Strategic Partnership" in out.split("Review:")[1]
-    [attempt] = Store(db).attempts()
+    [attempt] = SqliteStore(db).attempts()
     assert (attempt.trainee, attempt.quiz_id, attempt.finished) == ("Kim Min-ji", "sample-quiz", True)
     assert (attempt.score, attempt.max_score) == (2.5, 3)
     assert [(a["response"], a["verdict"], a["credit"]) for a in attempt.answers] == [
@@ -70,7 +70,7 @@ def test_name_on_the_first_line_a_skip_and_end_of_input_keep_the_answers_given(s
     assert "– No answer." in proc.stdout and "✗ Wrong (your answer: True)." in proc.stdout
     assert "Stopped after 2 of 3 questions; the answers given are saved." in proc.stdout and "Score: 0 / 3 (0%)" in proc.stdout
     assert "not reached" in proc.stdout
-    [attempt] = Store(db).attempts()
+    [attempt] = SqliteStore(db).attempts()
     assert attempt.trainee == "Ana Lima" and not attempt.finished and [a["verdict"] for a in attempt.answers] == ["no answer", "wrong"]
     listed = ragbot("quiz", "results", cwd=ROOT, env=env)
     assert "unfinished (2 of 3 answered)" in listed.stdout
@@ -105,7 +105,7 @@ def test_ctrl_c_mid_quiz_stops_cleanly_with_the_answers_saved(setup):
     rest = "".join(lines.queue)
     assert "Stopped after 1 of 3 questions; the answers given are saved." in rest and "Score: 1 / 3" in rest
     assert "Traceback" not in proc.stderr.read()
-    [attempt] = Store(db).attempts()
+    [attempt] = SqliteStore(db).attempts()
     assert not attempt.finished and [(a["response"], a["credit"]) for a in attempt.answers] == [("90 per cent", 1.0)]
 
 
@@ -133,7 +133,7 @@ def test_bad_quiz_files_and_names_get_one_clear_line_and_save_nothing(setup, arg
         prepare(quiz)
     proc = ragbot("quiz", "take", str(quiz), *args, cwd=ROOT, env=env, stdin=stdin)
     assert_one_line_error(proc, *fragments)
-    assert not db.exists() or Store(db).attempts() == []
+    assert not db.exists() or SqliteStore(db).attempts() == []
 
 
 def test_results_with_no_attempts_and_an_unwritable_csv(setup, tmp_path: Path):

@@ -13,7 +13,7 @@ from ragbot.app.render import render_document, render_sources
 from ragbot.chain import Pipeline
 from ragbot.errors import RagbotError
 from ragbot.settings import Settings
-from ragbot.store import Store
+from ragbot.store import open_store
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home: the machine is offline
 
@@ -60,7 +60,7 @@ def serve(settings: Settings) -> None:
     pipeline = Pipeline.load(settings)
     if settings.engine == "llm":  # join the model file (first run) and start llama.cpp while the page comes up
         threading.Thread(target=warm_llm, args=(pipeline,), daemon=True, name="warm-llm").start()
-    app = build_app(pipeline, Store(settings.store_path))
+    app = build_app(pipeline, open_store(settings))
     print(f"ragbot: serving on http://{settings.host}:{settings.port}", file=sys.stderr)
     try:
         # Limits measured with bench/load.py (see ragbot/app/concurrency.py); a bounded queue keeps memory bounded under overload.

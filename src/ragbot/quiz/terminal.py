@@ -96,7 +96,7 @@ def take(path: Path, name: str | None, settings: Any, load_pipeline: Callable[[A
     """Ask every question in turn; the attempt is saved after each answer, so stopping early keeps what was answered."""
     from ragbot.quiz.model import check_corpus, corpus_fingerprint, load_quiz
     from ragbot.quiz.session import Session, choice, clean_response
-    from ragbot.store import Store, clean_name
+    from ragbot.store import clean_name, open_store
 
     quiz = load_quiz(path)  # a malformed file fails before the models load
     interactive = sys.stdin.isatty()
@@ -105,7 +105,7 @@ def take(path: Path, name: str | None, settings: Any, load_pipeline: Callable[[A
         if name is None:
             raise RagbotError("no trainee name: give --name NAME or type it as the first line")
     trainee = clean_name(name)
-    store = Store(settings.store_path)
+    store = open_store(settings)
     pipeline = load_pipeline(settings)
     check_corpus(quiz, corpus_fingerprint(pipeline.index.documents), str(path))
     session = Session.start(quiz, trainee)
@@ -151,9 +151,9 @@ def results(quiz_id: str | None, csv_path: Path | None, settings: Any) -> int:
     """The attempts as a table on stdout, or as CSV in a file written atomically."""
     from ragbot.files import atomic_write
     from ragbot.quiz.session import score_line
-    from ragbot.store import Store
+    from ragbot.store import open_store
 
-    store = Store(settings.store_path)
+    store = open_store(settings)
     if csv_path is not None:
         out = io.StringIO(newline="")
         n = store.export_attempts_csv(out, quiz_id)

@@ -1,4 +1,4 @@
-"""The store under many writers and a killed one: every committed row is there afterwards.
+"""The store under many writers and a killed one, on each backend: every committed row is there afterwards.
 
 Each kind of record the store keeps is one entry of WRITERS: how to write record i (returning its
 id once committed) and how to list the ids stored. A new table (quiz attempts) adds an entry and
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -20,7 +19,9 @@ import pytest
 
 from ragbot.store import Attempt, Feedback, Store
 
-ROOT = Path(__file__).resolve().parents[1]
+from .backends import Backend
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _write_feedback(store: Store, i: int) -> str:
@@ -51,12 +52,11 @@ WRITERS: dict[str, tuple[Callable[[Store, int], str], Callable[[Store], set[str]
 # A writer process: THREADS threads write records of one kind and print each id once its write has returned (committed).
 WRITER_PROCESS = """
 import sys, threading
-from pathlib import Path
-from ragbot.store import Store
-from tests.test_store_durability import WRITERS
-path, kind, threads, per_thread, offset = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+from tests.store.backends import open_target
+from tests.store.test_durability import WRITERS
+target, kind, threads, per_thread, offset = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 write, _ = WRITERS[kind]
-store = Store(Path(path))
+store = open_target(target)
 lock = threading.Lock()
 def run(t):
     for j in range(per_thread):
@@ -69,22 +69,16 @@ for w in workers: w.join()
 """
 
 
-def _writer(path: Path, kind: str, threads: int, per_thread: int, offset: int) -> subprocess.Popen[str]:
-    args = [sys.executable, "-c", WRITER_PROCESS, str(path), kind, str(threads), str(per_thread), str(offset)]
+def _writer(target: str, kind: str, threads: int, per_thread: int, offset: int) -> subprocess.Popen[str]:
+    args = [sys.executable, "-c", WRITER_PROCESS, target, kind, str(threads), str(per_thread), str(offset)]
     return subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _integrity(path: Path) -> str:
-    with sqlite3.connect(path) as db:
-        return db.execute("PRAGMA integrity_check").fetchone()[0]
-
-
 @pytest.mark.parametrize("kind", sorted(WRITERS))
-def test_many_threads_and_processes_write_at_once_and_every_row_is_kept(tmp_path: Path, kind: str):
+def test_many_threads_and_processes_write_at_once_and_every_row_is_kept(backend: Backend, kind: str):
     write, ids = WRITERS[kind]
-    path = tmp_path / "ragbot.sqlite3"
-    store = Store(path)
-    procs = [_writer(path, kind, 6, 15, 10_000 * (k + 1)) for k in range(2)]  # two processes of six threads each
+    store = backend.open()
+    procs = [_writer(backend.target, kind, 6, 15, 10_000 * (k + 1)) for k in range(2)]  # two processes of six threads each
     written: list[str] = []
     lock = threading.Lock()
 
@@ -104,20 +98,19 @@ def test_many_threads_and_processes_write_at_once_and_every_row_is_kept(tmp_path
         assert proc.returncode == 0, err
         written += out.split()
     assert len(written) == len(set(written)) == 3 * 6 * 15
-    assert ids(Store(path)) == set(written)
-    assert _integrity(path) == "ok"
+    assert ids(backend.open()) == set(written)
+    assert backend.integrity() == "ok"
 
 
 @pytest.mark.parametrize("kind", sorted(WRITERS))
-def test_a_writer_killed_mid_run_loses_at_most_its_writes_in_flight(tmp_path: Path, kind: str):
+def test_a_writer_killed_mid_run_loses_at_most_its_writes_in_flight(backend: Backend, kind: str):
     _, ids = WRITERS[kind]
-    path = tmp_path / "ragbot.sqlite3"
-    Store(path)
+    backend.open()
     rng = random.Random(5)
     committed: set[str] = set()
     threads = 4
     for run in range(3):
-        proc = _writer(path, kind, threads, 500, 100_000 * (run + 1))
+        proc = _writer(backend.target, kind, threads, 500, 100_000 * (run + 1))
         target = rng.randint(10, 120)
         assert proc.stdout is not None
         for seen, line in enumerate(proc.stdout, 1):  # wait until a random number of writes have committed, then kill -9
@@ -128,7 +121,7 @@ def test_a_writer_killed_mid_run_loses_at_most_its_writes_in_flight(tmp_path: Pa
         rest, _ = proc.communicate(timeout=30)
         committed |= set(rest.split())  # ids printed before the kill landed
         assert proc.returncode == -signal.SIGKILL, "the writer finished before it was killed"
-        stored = ids(Store(path))  # the store still opens
+        stored = ids(backend.open())  # the store still opens
         assert committed <= stored, f"run {run}: {len(committed - stored)} committed rows lost"
         assert len(stored - committed) <= threads * (run + 1), "only writes in flight may be there unannounced"
-        assert _integrity(path) == "ok"
+        assert backend.integrity() == "ok"
