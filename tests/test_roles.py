@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,11 +17,9 @@ from ragbot.app.concurrency import Lanes
 from ragbot.app.roles import EDITORS_ONLY, User, Users, read_users_file
 from ragbot.errors import RagbotError
 
-from .conftest import CORPUS, ROOT, running_server
+from .conftest import EDITOR, READER, ROOT
 from .test_cli import ragbot
 
-EDITOR = ("eda", "editor-pass-1")  # RAGBOT_USER / RAGBOT_PASSWORD
-READER = ("rita", "reader-pass-1")  # in the users file, with a hashed password
 BRIEF = "2025-07_fulcrum_asean-rok-security-dual-contingency.txt"
 QUESTION = "What share of South Korea's energy supplies passes through the Malacca Strait?"
 
@@ -92,20 +89,6 @@ def test_the_page_and_the_api_share_each_group_and_a_full_wait_is_refused():
     assert slot is not None and full.running["ask"] == 1
     slot.release()
     assert full.running["ask"] == 0
-
-
-@pytest.fixture(scope="module")
-def deployment(index, settings, tmp_path_factory) -> Any:
-    """A copy of the library (a removal must not touch corpus/) served with an editor and a reader."""
-    root = tmp_path_factory.mktemp("roles")
-    shutil.copytree(CORPUS, root / "corpus")
-    shutil.copytree(settings.index_dir, root / "index", symlinks=True)
-    hashed = ragbot("hash-password", cwd=ROOT, stdin=READER[1] + "\n").stdout.strip()
-    (root / "users.toml").write_text(f'[[users]]\nname = "{READER[0]}"\npassword_hash = "{hashed}"\nrole = "reader"\n', encoding="utf-8")
-    env = {"RAGBOT_INDEX_DIR": str(root / "index"), "RAGBOT_CORPUS_DIR": str(root / "corpus"), "RAGBOT_DATA_DIR": str(root / "data"),
-           "RAGBOT_USER": EDITOR[0], "RAGBOT_PASSWORD": EDITOR[1], "RAGBOT_USERS_FILE": str(root / "users.toml")}  # fmt: skip
-    with running_server(env) as url:
-        yield url, root
 
 
 @contextmanager
