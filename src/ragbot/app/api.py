@@ -35,7 +35,7 @@ from ragbot.app.concurrency import ASK_GROUP, LANES, LLM_GROUP, Lanes, Slot
 from ragbot.app.live import LivePipeline
 from ragbot.app.roles import Users
 from ragbot.chain import Pipeline, check_k, clean_question
-from ragbot.citations import Answer
+from ragbot.citations import PENDING, Answer
 from ragbot.engines.judge import Verdict
 from ragbot.errors import RagbotError
 
@@ -181,7 +181,7 @@ def answer_events(
     """Pipeline.stream as (event, data) pairs: preview (the quotes, pending), verdict, token, then answer (``ask --json``'s object)."""
     for event in pipeline.stream(question, k=k, docs=docs, history=history):
         if isinstance(event, Answer):
-            yield ("answer" if event.status != "pending" else "preview"), event.to_dict()
+            yield ("preview" if event.status == PENDING else "answer"), event.to_dict()
         elif isinstance(event, Verdict):
             verdict = asdict(event)
             yield "verdict", {**verdict, "confidence": round(verdict["confidence"], 4)}
