@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from ragbot.app.roles import hash_password
 from ragbot.chain import Pipeline
 from ragbot.index import Index, build_index
 from ragbot.models import Embedder, embedder_for, load_embedder, query_encoder_for
@@ -126,3 +127,21 @@ def running_server(env: dict[str, str]) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+EDITOR = ("eda", "editor-pass-1")  # RAGBOT_USER / RAGBOT_PASSWORD of `deployment`
+READER = ("rita", "reader-pass-1")  # in its users file, with a hashed password
+
+
+@pytest.fixture(scope="module")
+def deployment(index: Index, settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A copy of the library (a removal must not touch corpus/) served with an editor and a reader."""
+    root = tmp_path_factory.mktemp("roles")
+    shutil.copytree(CORPUS, root / "corpus")
+    shutil.copytree(settings.index_dir, root / "index", symlinks=True)
+    reader = f'[[users]]\nname = "{READER[0]}"\npassword_hash = "{hash_password(READER[1])}"\nrole = "reader"\n'
+    (root / "users.toml").write_text(reader, encoding="utf-8")
+    env = {"RAGBOT_INDEX_DIR": str(root / "index"), "RAGBOT_CORPUS_DIR": str(root / "corpus"), "RAGBOT_DATA_DIR": str(root / "data"),
+           "RAGBOT_USER": EDITOR[0], "RAGBOT_PASSWORD": EDITOR[1], "RAGBOT_USERS_FILE": str(root / "users.toml")}  # fmt: skip
+    with running_server(env) as url:
+        yield url, root

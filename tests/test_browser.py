@@ -14,7 +14,7 @@ from ragbot.quiz.model import Question, Source, load_quiz
 from ragbot.settings import Settings
 from ragbot.store.sqlite import SqliteStore
 
-from .conftest import copy_small_corpus, running_server, sample_quiz
+from .conftest import EDITOR, READER, copy_small_corpus, running_server, sample_quiz
 from .test_cli import ragbot
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -343,3 +343,24 @@ def test_quiz_files_are_checked_on_upload_found_in_the_data_folder_and_made_on_t
     assert page.locator("#rb-quiz-pick input").input_value().startswith(name.removesuffix(".json"))
     page.get_by_role("button", name="Start quiz").click()
     page.locator("#rb-quiz-question").get_by_text(f"Question 1 of {len(quiz.questions)}").wait_for(timeout=30_000)
+
+
+@pytest.mark.parametrize(("user", "editor"), [(READER, False), (EDITOR, True)])
+def test_a_reader_sees_no_library_controls_and_no_evaluation_tab(browser, deployment, user, editor):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(deployment[0])
+    page.get_by_label("username").fill(user[0])
+    page.get_by_label("password").fill(user[1])
+    page.get_by_role("button", name="Login").click()
+    page.get_by_role("tab", name="Documents").click()
+    page.locator("#rb-documents").wait_for(timeout=60_000)
+    remove = page.get_by_role("button", name="Remove from library")
+    if editor:  # shown once the page's load event knows the user
+        remove.wait_for(state="visible", timeout=30_000)
+        page.get_by_role("tab", name="Evaluation").click()
+        assert page.get_by_role("button", name="Run evaluation").is_visible()
+    else:
+        page.wait_for_timeout(3000)  # time for the load event (tests/test_roles.py checks its reply to a reader)
+        assert not remove.is_visible() and not page.get_by_role("button", name="Add to library").is_visible()
+        assert page.get_by_role("tab", name="Evaluation").count() == 0
+    page.close()

@@ -1,4 +1,4 @@
-"""The `ragbot` command: a thin shell over the library (index, ask, chat, serve, feedback, quiz, eval, bench)."""
+"""The `ragbot` command: a thin shell over the library (index, ask, chat, serve, feedback, quiz, eval, bench, hash-password)."""
 
 from __future__ import annotations
 
@@ -119,6 +119,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument(
         "--compare", nargs=2, type=Path, metavar=("DIR_A", "DIR_B"), help="print two runs side by side and the questions that flipped"
+    )
+
+    sub.add_parser(
+        "hash-password",
+        help="print a password hash for a users file",
+        description="Read a password (typed twice, or one line of standard input) and print its hash for a users file's password_hash.",
     )
 
     s = sub.add_parser("bench", help="print index build time, ask latency and memory", description="Benchmark ragbot on this machine.")
@@ -408,6 +414,23 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_hash_password(args: argparse.Namespace) -> int:
+    from getpass import getpass
+
+    from ragbot.app.roles import hash_password
+
+    if sys.stdin.isatty():
+        password = getpass("password: ")
+        if getpass("again: ") != password:
+            raise RagbotError("the two passwords differ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise RagbotError("the password is empty")
+    print(hash_password(password))
+    return 0
+
+
 COMMANDS = {
     "index": cmd_index,
     "ask": cmd_ask,
@@ -417,6 +440,7 @@ COMMANDS = {
     "feedback": cmd_feedback,
     "quiz": cmd_quiz,
     "bench": cmd_bench,
+    "hash-password": cmd_hash_password,
 }
 
 if __name__ == "__main__":

@@ -95,6 +95,7 @@ class Settings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(7860, ge=1, le=65535)
+    users_file: str = Field("", description="TOML or JSON file of logins and roles (reader, editor) for the page and the API")
 
     @model_validator(mode="after")
     def _check_overlap(self) -> Settings:

@@ -1,4 +1,4 @@
-"""The Gradio app: a thin shell that calls Pipeline.ask and renders answers, sources and documents."""
+"""The Gradio app and the HTTP API beside it: thin shells that call Pipeline.ask and render answers, sources and documents."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ import sys
 import threading
 
 from ragbot.app import concurrency
+from ragbot.app.api import build_api
 from ragbot.app.guard import Guard
+from ragbot.app.live import LivePipeline
 from ragbot.app.page import CSS, build_app
 from ragbot.app.render import render_document, render_sources
+from ragbot.app.roles import Users, login_from_environment
 from ragbot.chain import Pipeline
 from ragbot.errors import RagbotError
 from ragbot.settings import Settings
@@ -17,24 +20,20 @@ from ragbot.store import open_store
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home: the machine is offline
 
-__all__ = ["build_app", "render_document", "render_sources", "serve"]
+__all__ = ["build_app", "login_from_environment", "render_document", "render_sources", "serve"]
 
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-def login_from_environment() -> tuple[str, str] | None:
-    """(user, password) from RAGBOT_USER and RAGBOT_PASSWORD, or None; one without the other is an error."""
-    user, password = os.environ.get("RAGBOT_USER", ""), os.environ.get("RAGBOT_PASSWORD", "")
-    if bool(user) != bool(password):
-        raise RagbotError("set both RAGBOT_USER and RAGBOT_PASSWORD for a login, or neither")
-    return (user, password) if user else None
-
-
-def exposure_warning(host: str, login: tuple[str, str] | None) -> str | None:
-    if host in LOOPBACK or login is not None:
+def exposure_warning(host: str, login: object) -> str | None:
+    """A warning when the page is served beyond this machine without a login (``login``: any truthy value means one is set)."""
+    if host in LOOPBACK or login:
         return None
-    return f"ragbot: warning: serving on {host} without a login; anyone who can reach it can use it (set RAGBOT_USER and RAGBOT_PASSWORD)"
+    return (
+        f"ragbot: warning: serving on {host} without a login; anyone who can reach it can use it "
+        "(set RAGBOT_USER and RAGBOT_PASSWORD, or RAGBOT_USERS_FILE)"
+    )
 
 
 def warm_llm(pipeline: Pipeline) -> None:
@@ -47,8 +46,8 @@ def warm_llm(pipeline: Pipeline) -> None:
 
 def serve(settings: Settings) -> None:
     """Load the pipeline (refreshing the index if needed) and serve the page until interrupted."""
-    login = login_from_environment()
-    warning = exposure_warning(settings.host, login)
+    users = Users.load(settings.users_file)
+    warning = exposure_warning(settings.host, users.login_required)
     if warning:
         print(warning, file=sys.stderr)
     from starlette.middleware import Middleware
@@ -60,7 +59,9 @@ def serve(settings: Settings) -> None:
     pipeline = Pipeline.load(settings)
     if settings.engine == "llm":  # join the model file (first run) and start llama.cpp while the page comes up
         threading.Thread(target=warm_llm, args=(pipeline,), daemon=True, name="warm-llm").start()
-    app = build_app(pipeline, open_store(settings))
+    live = LivePipeline(pipeline)
+    app = build_app(live, open_store(settings), users)
+    api = build_api(live, users)  # /api/ask and /v1/chat/completions, beside the page (ragbot/app/api.py)
     print(f"ragbot: serving on http://{settings.host}:{settings.port}", file=sys.stderr)
     try:
         # Limits measured with bench/load.py (see ragbot/app/concurrency.py); a bounded queue keeps memory bounded under overload.
@@ -71,8 +72,9 @@ def serve(settings: Settings) -> None:
             quiet=True,
             css=CSS,
             max_file_size=f"{settings.max_upload_mb}mb",  # larger uploads are refused before they reach ragbot
-            auth=login,
-            app_kwargs={"middleware": [Middleware(Guard)]},  # no fetching URLs for clients, no huge bodies (ragbot/app/guard.py)
+            auth=users.check if users.login_required else None,
+            # The API's routes come before Gradio's; Guard refuses URL fetches and huge bodies on every route (ragbot/app/guard.py).
+            app_kwargs={"middleware": [Middleware(Guard)], "routes": api.routes},
             state_session_capacity=concurrency.SESSION_CAPACITY,
         )
     except OSError as exc:

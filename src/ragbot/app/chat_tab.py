@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ragbot.app.concurrency import ASK_GROUP, LLM_GROUP, LLM_LIMIT
+from ragbot.app.concurrency import ASK_GROUP, LANES, LLM_GROUP, LLM_LIMIT
 from ragbot.app.live import LivePipeline, brief_choices
 from ragbot.app.render import HIT_ID, SOURCES_PLACEHOLDER, VIEWER_PLACEHOLDER, answer_markdown, as_text, render_document, render_sources
 from ragbot.chain import Pipeline
@@ -141,7 +141,8 @@ def build_chat_tab(live: LivePipeline, store: Store) -> ChatTab:
         if not briefs:
             return [*history, {"role": "assistant", "content": "⚠️ Choose at least one brief to search in Settings."}], *failed
         try:
-            answer = current.ask(question, k=int(top_k), docs=scope(briefs, current.index.documents), history=turns)
+            with LANES.hold(ASK_GROUP):  # the API's asks share the group's slots
+                answer = current.ask(question, k=int(top_k), docs=scope(briefs, current.index.documents), history=turns)
         except RagbotError as exc:
             return [*history, {"role": "assistant", "content": f"⚠️ {exc}"}], *failed
         if engine == "llm" and not answer.abstained:  # below the threshold the LLM engine abstains too: nothing to check
@@ -163,19 +164,22 @@ def build_chat_tab(live: LivePipeline, store: Store) -> ChatTab:
         written = ""
         skip = (gr.skip(),) * 5
         try:
-            for event in current.stream(pending["question"], k=int(top_k), docs=scope(briefs, current.index.documents), history=turns):
-                if isinstance(event, Answer):
-                    if event.status != PENDING:
-                        yield (*settle(event, history, turns, top_k, briefs), None)
-                        return
-                    preview = event
-                    continue
-                if isinstance(event, Verdict):
-                    verdict = event
-                else:
-                    written += event
-                if preview is not None:
-                    yield [*history, *chat_turn(preview, written, verdict)], *skip
+            # One generation at a time across the page and the API (llama.cpp serves one slot); closing this generator
+            # (Clear, a closed page) gives the slot back.
+            with LANES.hold(LLM_GROUP):
+                for event in current.stream(pending["question"], k=int(top_k), docs=scope(briefs, current.index.documents), history=turns):
+                    if isinstance(event, Answer):
+                        if event.status != PENDING:
+                            yield (*settle(event, history, turns, top_k, briefs), None)
+                            return
+                        preview = event
+                        continue
+                    if isinstance(event, Verdict):
+                        verdict = event
+                    else:
+                        written += event
+                    if preview is not None:
+                        yield [*history, *chat_turn(preview, written, verdict)], *skip
         except RagbotError as exc:
             yield [*history, {"role": "assistant", "content": f"⚠️ {exc}"}], gr.skip(), None, gr.skip(), turns, None
 

@@ -3,10 +3,16 @@
 Events in different concurrency groups never wait for each other: Gradio's queue keeps one line per
 group and starts the next event of any group that is under its limit. So a slow event (a generated
 LLM answer) belongs in LLM_GROUP, and retrieval-only requests keep flowing in ASK_GROUP beside it.
+The HTTP API (ragbot/app/api.py) takes its slots from the same groups through LANES, so the page and
+the API together run at most ASK_LIMIT asks and LLM_LIMIT generations at once.
 """
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 ASK_GROUP = "ask"  # the Ask button and Enter in the question box: retrieval + extractive answer, ~20 ms of CPU each
@@ -27,3 +33,79 @@ QUEUE_MAX_SIZE = 256  # waiting events across all users; past this a request is 
 def with_queue(app: Any) -> Any:
     """The app with ragbot's queue: asks under ASK_LIMIT, other groups under their own limits, at most QUEUE_MAX_SIZE waiting."""
     return app.queue(default_concurrency_limit=ASK_LIMIT, max_size=QUEUE_MAX_SIZE)
+
+
+class Lanes:
+    """Slots per concurrency group, shared by the page's events and the HTTP API: same groups, same limits.
+
+    A page event has already waited in Gradio's queue and waits here only while API calls hold the group's slots.
+    An API call waits without holding a thread, and is refused at once (the caller answers 503) when
+    ``max_waiting`` calls are already waiting, as Gradio's queue refuses past QUEUE_MAX_SIZE.
+    """
+
+    POLL_SECONDS = 0.02  # how often a waiting API call looks for a free slot
+
+    def __init__(self, limits: dict[str, int], max_waiting: int) -> None:
+        self.limits, self.max_waiting = dict(limits), max_waiting
+        self.running = dict.fromkeys(limits, 0)
+        self.waiting = 0
+        self._free = threading.Condition()
+
+    def _take(self, group: str) -> bool:
+        """Take a slot if one is free (the caller holds the lock)."""
+        if self.running[group] >= self.limits[group]:
+            return False
+        self.running[group] += 1
+        return True
+
+    def give_back(self, group: str) -> None:
+        with self._free:
+            self.running[group] -= 1
+            self._free.notify_all()
+
+    @contextmanager
+    def hold(self, group: str) -> Iterator[None]:
+        """A slot for a page event, for as long as the block runs; waits as long as it takes."""
+        with self._free:
+            self._free.wait_for(lambda: self._take(group))
+        try:
+            yield
+        finally:
+            self.give_back(group)
+
+    async def take(self, group: str) -> Slot | None:
+        """A slot for an API call, or None when max_waiting calls are already waiting."""
+        with self._free:
+            if self._take(group):
+                return Slot(self, group)
+            if self.waiting >= self.max_waiting:
+                return None
+            self.waiting += 1
+        try:
+            while True:
+                await asyncio.sleep(self.POLL_SECONDS)
+                with self._free:
+                    if self._take(group):
+                        return Slot(self, group)
+        finally:
+            with self._free:
+                self.waiting -= 1
+
+
+class Slot:
+    """One API call's slot in a group; release() may be called from every way out, only the first one counts."""
+
+    def __init__(self, lanes: Lanes, group: str) -> None:
+        self.lanes, self.group = lanes, group
+        self._held = True
+        self._lock = threading.Lock()
+
+    def release(self) -> None:
+        with self._lock:
+            held, self._held = self._held, False
+        if held:
+            self.lanes.give_back(self.group)
+
+
+# The one set of slots of this process: ragbot serves one page and one API from it.
+LANES = Lanes({ASK_GROUP: ASK_LIMIT, LLM_GROUP: LLM_LIMIT}, QUEUE_MAX_SIZE)

@@ -1,4 +1,4 @@
-"""The Documents tab: the library's briefs, adding one (only it is embedded) and removing one."""
+"""The Documents tab: the library's briefs, adding one (only it is embedded) and removing one (editors only)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ragbot.app.live import LivePipeline, brief_choices
+from ragbot.app.roles import EDITORS_ONLY, Users, takes_request, username
 from ragbot.chain import Pipeline
 from ragbot.corpus import add_document, remove_document
 from ragbot.errors import RagbotError
@@ -18,8 +19,12 @@ def document_rows(pipeline: Pipeline) -> list[list[Any]]:
     ]
 
 
-def build_documents_tab(live: LivePipeline, briefs: Any) -> None:
-    """The tab's components and events, inside an open gr.Tab; ``briefs`` is the chat's brief picker, kept in step."""
+def build_documents_tab(live: LivePipeline, briefs: Any, users: Users, visible: bool = True) -> Any:
+    """The tab's components and events, inside an open gr.Tab; ``briefs`` is the chat's brief picker, kept in step.
+
+    Returns the add/remove controls (shown when ``visible``), for the page to show to editors only; the handlers
+    refuse a reader's request whatever the page shows.
+    """
     import gradio as gr
 
     def library_outputs(current: Pipeline, message: str) -> tuple[Any, ...]:
@@ -27,8 +32,11 @@ def build_documents_tab(live: LivePipeline, briefs: Any) -> None:
         ids = [doc_id for _, doc_id in choices]
         return message, document_rows(current), gr.Dropdown(choices=choices, value=None), gr.CheckboxGroup(choices=choices, value=ids)
 
-    def add_brief(path: str | None, progress: Any = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008 (Gradio injects it)
+    @takes_request
+    def add_brief(path: str | None, request: Any, progress: Any = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008 (Gradio injects it)
         current = live.pipeline
+        if not users.can_edit(username(request)):
+            return library_outputs(current, f"⚠️ {EDITORS_ONLY}")
         if not path:
             return library_outputs(current, "Choose a .txt, .md or .pdf file first.")
         upload = Path(path)
@@ -47,8 +55,11 @@ def build_documents_tab(live: LivePipeline, briefs: Any) -> None:
         d = current.index.documents.get(added[0], {})
         return library_outputs(current, f"Added **{added[0]}** ({d.get('n_passages', 0)} passages); it is searchable now.")
 
-    def remove_brief(doc_id: str | None) -> tuple[Any, ...]:
+    @takes_request
+    def remove_brief(doc_id: str | None, request: Any) -> tuple[Any, ...]:
         current = live.pipeline
+        if not users.can_edit(username(request)):
+            return library_outputs(current, f"⚠️ {EDITORS_ONLY}")
         if not doc_id:
             return library_outputs(current, "Choose a brief to remove.")
         if len(current.index.documents) <= 1:
@@ -65,7 +76,7 @@ def build_documents_tab(live: LivePipeline, briefs: Any) -> None:
         interactive=False,
         elem_id="rb-documents",
     )
-    with gr.Row():
+    with gr.Row(visible=visible, elem_id="rb-library-edit") as editing:
         with gr.Column():
             upload = gr.File(
                 label="Add a brief (.txt, .md or .pdf)",
@@ -81,3 +92,4 @@ def build_documents_tab(live: LivePipeline, briefs: Any) -> None:
     library = [library_status, table, to_remove, briefs]
     add.click(add_brief, upload, library, api_name=False, concurrency_limit=1)
     remove.click(remove_brief, to_remove, library, api_name=False, concurrency_limit=1)
+    return editing

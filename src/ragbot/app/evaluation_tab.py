@@ -1,4 +1,4 @@
-"""The Evaluation tab: run a QA set through the same pipeline as the chat; metrics, plots and the report."""
+"""The Evaluation tab (editors only): run a QA set through the same pipeline as the chat; metrics, plots and the report."""
 
 from __future__ import annotations
 
@@ -7,18 +7,22 @@ from pathlib import Path
 from typing import Any
 
 from ragbot.app.live import LivePipeline
+from ragbot.app.roles import EDITORS_ONLY, Users, takes_request, username
 from ragbot.errors import RagbotError
 from ragbot.evaluation import evaluate as evaluate_dataset
 from ragbot.evaluation.dataset import load_dataset
 from ragbot.evaluation.report import metrics_table
 
 
-def build_evaluation_tab(live: LivePipeline) -> None:
-    """The tab's components and events, inside an open gr.Tab."""
+def build_evaluation_tab(live: LivePipeline, users: Users) -> None:
+    """The tab's components and events, inside an open gr.Tab; only editors may run an evaluation."""
     import gradio as gr
 
-    def evaluate(path: str | None, progress: Any = gr.Progress(track_tqdm=True)) -> tuple[Any, ...]:  # noqa: B008 (Gradio injects it)
+    @takes_request
+    def evaluate(path: str | None, request: Any, progress: Any = gr.Progress(track_tqdm=True)) -> tuple[Any, ...]:  # noqa: B008
         current = live.pipeline
+        if not users.can_edit(username(request)):
+            return f"⚠️ {EDITORS_ONLY}", None, None, None, None, None
         dataset_path = Path(path) if path else current.settings.eval_dataset
         try:
             dataset = load_dataset(dataset_path, current.settings.corpus_dir)

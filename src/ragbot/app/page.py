@@ -9,7 +9,7 @@ from ragbot.app.documents_tab import build_documents_tab
 from ragbot.app.evaluation_tab import build_evaluation_tab
 from ragbot.app.live import LivePipeline
 from ragbot.app.quiz_tab import build_quiz_tab
-from ragbot.chain import Pipeline
+from ragbot.app.roles import Users, takes_request, username
 from ragbot.store import Store
 
 CSS = """
@@ -28,19 +28,29 @@ CSS = """
 """
 
 
-def build_app(pipeline: Pipeline, store: Store) -> Any:
+def build_app(live: LivePipeline, store: Store, users: Users | None = None) -> Any:
+    """The page; with a login, a reader sees no add/remove controls and no Evaluation tab (and the handlers refuse them)."""
     import gradio as gr
 
-    live = LivePipeline(pipeline)
+    users = users or Users()
+    hidden = users.login_required  # shown to editors once the page knows who is logged in
     with gr.Blocks(title="ragbot") as app:
         gr.Markdown("## ragbot\nAsk about the briefs in the library. Every answer sentence cites the passage it comes from.")
         with gr.Tabs():
             with gr.Tab("Chat"):
                 chat = build_chat_tab(live, store)
             with gr.Tab("Documents"):
-                build_documents_tab(live, chat.briefs)
-            with gr.Tab("Evaluation"):
-                build_evaluation_tab(live)
+                editing = build_documents_tab(live, chat.briefs, users, visible=not hidden)
+            with gr.Tab("Evaluation", visible=not hidden, elem_id="rb-evaluation-tab") as evaluation:
+                build_evaluation_tab(live, users)
             with gr.Tab("Quiz") as quiz_tab:
                 build_quiz_tab(quiz_tab, lambda: live.pipeline, store)
+        if hidden:
+
+            @takes_request
+            def show_for_editors(request: Any) -> tuple[Any, Any]:
+                editor = users.can_edit(username(request))
+                return gr.update(visible=editor), gr.update(visible=editor)
+
+            app.load(show_for_editors, None, [editing, evaluation], api_name=False)
     return app
