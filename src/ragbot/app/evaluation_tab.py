@@ -39,7 +39,7 @@ def build_evaluation_tab(live: LivePipeline, users: Users) -> None:
 
     gr.Markdown(
         "Run a QA set through the same pipeline as the chat: one JSON object a line with `id`, `question`, `type`, "
-        "`answer`, `key_facts` and `evidence` (see the README). Leave the file empty to run the shipped set."
+        "`answer`, `key_facts` and `evidence` (see docs/evaluation.md). Leave the file empty to run the shipped set."
     )
     with gr.Row():
         dataset_file = gr.File(label="QA set (.jsonl)", file_types=[".jsonl"], type="filepath", elem_id="rb-eval-file")
