@@ -1,39 +1,81 @@
-"""The pipeline being served, shared by the tabs; it is replaced whole when the library changes."""
+"""The pipeline being served, shared by the tabs; it is replaced whole when the library changes, here or in another process."""
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 from ragbot.chain import Pipeline
+from ragbot.errors import RagbotError
+from ragbot.index import MANIFEST, load_index, read_manifest
 
 
 class LivePipeline:
-    """The pipeline being served; after the library changes a new one replaces it whole, under a lock."""
+    """The pipeline being served; after the library changes a new one replaces it whole, under a lock.
+
+    Replicas that serve one index folder (a shared volume) stay in step: the manifest is the one file
+    a new build replaces, so when its stamp changes (one stat a request) the newer build is loaded.
+    """
 
     def __init__(self, pipeline: Pipeline) -> None:
-        self.pipeline = pipeline
+        self._pipeline = pipeline
         self.lock = threading.Lock()
         self._by_engine: dict[str, Pipeline] = {pipeline.settings.engine: pipeline}
+        self._seen = _stamp(pipeline.settings.index_dir)
+
+    @property
+    def pipeline(self) -> Pipeline:
+        """The served pipeline, first reloaded if another process switched the index folder to a newer build."""
+        stamp = _stamp(self._pipeline.settings.index_dir)
+        if stamp != self._seen:
+            with self.lock:
+                if stamp != self._seen:
+                    self._reload(stamp)
+        return self._pipeline
+
+    def _reload(self, stamp: tuple[int, int] | None) -> None:
+        base = self._pipeline
+        manifest = read_manifest(base.settings.index_dir)
+        if manifest is not None and manifest.get("build") != base.index.manifest.get("build"):
+            try:
+                self._pipeline = Pipeline(base.settings, load_index(base.settings.index_dir), base.encoder)
+            except RagbotError as exc:  # keep serving the build in memory; the next request tries again
+                print(f"ragbot: the index changed on disk but cannot be loaded ({exc}); still serving the previous one", file=sys.stderr)
+                return
+            self._by_engine = {base.settings.engine: self._pipeline}
+        self._seen = stamp
 
     def change_library(self, change: Any) -> Pipeline:
         """Apply a change to the corpus folder, then re-index (only what changed) and swap pipelines."""
         with self.lock:
-            change(self.pipeline.settings.corpus_dir)
-            self.pipeline = Pipeline.build(self.pipeline.settings, self.pipeline.encoder, log=lambda _m: None)
-            self._by_engine = {self.pipeline.settings.engine: self.pipeline}
-            return self.pipeline
+            change(self._pipeline.settings.corpus_dir)
+            self._pipeline = Pipeline.build(self._pipeline.settings, self._pipeline.encoder, log=lambda _m: None)
+            self._by_engine = {self._pipeline.settings.engine: self._pipeline}
+            self._seen = _stamp(self._pipeline.settings.index_dir)
+            return self._pipeline
 
     def with_engine(self, engine: str | None) -> Pipeline:
         """The served pipeline, answering with another engine when a session chose one (same index and encoder)."""
+        base = self.pipeline
         with self.lock:
-            base = self.pipeline
             if not engine or engine == base.settings.engine:
                 return base
             if engine not in self._by_engine:
                 settings = base.settings.model_copy(update={"engine": engine})
                 self._by_engine[engine] = Pipeline(settings, base.index, base.encoder)
             return self._by_engine[engine]
+
+
+def _stamp(index_dir: Path) -> tuple[int, int] | None:
+    """The manifest file's modification time and inode (None when there is none)."""
+    try:
+        st = os.stat(index_dir / MANIFEST)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_ino
 
 
 def brief_choices(pipeline: Pipeline) -> list[tuple[str, str]]:
