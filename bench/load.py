@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/load.py [--users 20] [--duration 180] [--requests 20000] [--think 0]
     .venv/bin/python bench/load.py --url http://127.0.0.1:7860/ --pid PID   # attach to a running `ragbot serve`
+    .venv/bin/python bench/load.py --replicas 2    # two servers on one index and data folder, users spread over both
 
 Without --url it starts `ragbot serve` on a free loopback port (index in index/, feedback in a
 temporary folder), optionally with other queue limits (--ask-limit) to compare them. Each simulated
@@ -184,33 +185,37 @@ def wait_for(url: str, proc: subprocess.Popen[bytes], seconds: float = 120) -> N
     raise SystemExit(f"{url} did not come up in {seconds:.0f} s")
 
 
-def run(args: argparse.Namespace, base: str, pid: int | None) -> dict[str, object]:
+def run(args: argparse.Namespace, bases: list[str], pids: list[int]) -> dict[str, object]:
+    """Users spread round-robin over the servers (replicas of one library); RSS is the servers' sum."""
     questions = [json.loads(line)["question"] for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
     briefs = sorted(json.loads((args.index / "manifest.json").read_text(encoding="utf-8"))["documents"])
-    inputs = ask_inputs(base, briefs)
+    inputs = {base: ask_inputs(base, briefs) for base in bases}
     warm = Results()
-    for q in questions[:5]:  # first requests load lazy state; not part of the figures
-        user_budget = [1]
-        user(base, [q], inputs, time.monotonic() + 30, user_budget, 0, 0, warm)
+    for base in bases:
+        for q in questions[:5]:  # first requests load lazy state; not part of the figures
+            user(base, [q], inputs[base], time.monotonic() + 30, [1], 0, 0, warm)
     samples: list[tuple[float, float]] = []
     load_before = os.getloadavg()[0]
     out = Results()
     start = time.monotonic()
     stop_at = start + args.duration
     budget = [args.requests]
+    spread = [bases[i % len(bases)] for i in range(args.users)]
     threads = [
-        threading.Thread(target=user, args=(base, questions, inputs, stop_at, budget, args.think, i, out), daemon=True)
-        for i in range(args.users)
+        threading.Thread(target=user, args=(base, questions, inputs[base], stop_at, budget, args.think, i, out), daemon=True)
+        for i, base in enumerate(spread)
     ]
     for t in threads:
         t.start()
     while any(t.is_alive() for t in threads):
-        if pid is not None and (mb := rss_mb(pid)) is not None:
-            samples.append((time.monotonic() - start, mb))
+        sizes = [rss_mb(pid) for pid in pids]
+        if sizes and None not in sizes:
+            samples.append((time.monotonic() - start, sum(mb or 0.0 for mb in sizes)))
         time.sleep(0.5)
     elapsed = time.monotonic() - start
     lat = [s * 1000 for _, s in out.latencies]
     summary: dict[str, object] = {
+        "servers": len(bases),
         "users": args.users,
         "think_s": args.think,
         "ask_limit": args.ask_limit,
@@ -236,8 +241,9 @@ def run(args: argparse.Namespace, base: str, pid: int | None) -> dict[str, objec
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--url", help="attach to this running server (loopback only) instead of starting one")
-    ap.add_argument("--pid", type=int, help="with --url: the server's process id, to sample its memory")
+    ap.add_argument("--url", nargs="+", help="attach to these running servers (loopback only) instead of starting any")
+    ap.add_argument("--pid", type=int, nargs="+", default=[], help="with --url: the servers' process ids, to sample their memory")
+    ap.add_argument("--replicas", type=int, default=1, help="servers to start on the same index and data folder (default 1)")
     ap.add_argument("--users", type=int, default=20, help="simulated users asking at once (default 20)")
     ap.add_argument("--duration", type=float, default=180, help="seconds of load (default 180)")
     ap.add_argument("--requests", type=int, default=20_000, help="stop after this many requests in all (default 20000)")
@@ -252,23 +258,24 @@ def main() -> None:
     args = ap.parse_args()
     if not 1 <= args.users <= MAX_USERS or args.duration <= 0 or args.duration > 3600 or args.requests < 1:
         raise SystemExit(f"--users 1..{MAX_USERS}, --duration up to 3600 s and --requests >= 1")
-    server = None
+    servers: list[subprocess.Popen[bytes]] = []
     if args.url:
-        check_loopback(args.url)
-        base, pid = args.url.rstrip("/") + "/", args.pid
+        for url in args.url:
+            check_loopback(url)
+        bases, pids = [url.rstrip("/") + "/" for url in args.url], args.pid
     else:
-        port = free_port()
-        base = f"http://127.0.0.1:{port}/"
-        data_dir = tempfile.mkdtemp(prefix="ragbot-load-")
+        data_dir = tempfile.mkdtemp(prefix="ragbot-load-")  # one store for every replica (RAGBOT_STORE_URL, if set, is passed on)
         overrides = {"ASK_LIMIT": args.ask_limit, "BLAS_THREADS": args.blas_threads, "SESSION_CAPACITY": args.session_capacity}
-        server = start_server(port, overrides, data_dir)
-        pid = server.pid
+        ports = [free_port() for _ in range(args.replicas)]
+        bases = [f"http://127.0.0.1:{port}/" for port in ports]
+        servers = [start_server(port, overrides, data_dir) for port in ports]
+        pids = [server.pid for server in servers]
     try:
-        if server is not None:
+        for base, server in zip(bases, servers, strict=False):
             wait_for(base, server)
-        summary = run(args, base, pid)
+        summary = run(args, bases, pids)
     finally:
-        if server is not None:
+        for server in servers:
             server.terminate()
             server.wait(timeout=30)
     if args.json:
