@@ -113,9 +113,9 @@ class Settings(BaseModel):
             raise ValueError(f"judge_abstain_below ({self.judge_abstain_below}) must not exceed judge_answer_from")
         return self
 
-    @field_serializer("store_url")
+    @field_serializer("store_url", "milvus_uri")
     def _hide_store_password(self, url: str) -> str:
-        """Saved settings (evaluation reports) never carry the database password."""
+        """Saved settings (evaluation reports) never carry a database's password."""
         from ragbot.store import hide_password
 
         return hide_password(url)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import socket
 import subprocess
 import sys
@@ -179,3 +180,23 @@ def test_an_unreachable_milvus_is_one_clear_line(pipeline):
     bad_path = pipeline.settings.model_copy(update={"vector_store": "milvus", "milvus_uri": "/tmp/milvus.txt"})
     with pytest.raises(RagbotError, match=r"must be http://host:port or a Milvus Lite path ending in \.db"):
         MilvusStore.connect(pipeline.index, bad_path)
+
+
+@pytest.mark.parametrize("where", ["server", "lite path"])
+def test_ragbot_index_and_ask_on_milvus(where, milvus_uri, tmp_path_factory):
+    """`RAGBOT_VECTOR_STORE=milvus ragbot index` then `... ragbot ask` as today; a server that is down is one line."""
+    from tests.conftest import copy_small_corpus
+    from tests.test_cli import QUESTION, assert_one_line_error, ragbot
+
+    root = tmp_path_factory.mktemp("milvus-cli")
+    copy_small_corpus(root / "corpus")
+    env = {"RAGBOT_VECTOR_STORE": "milvus", "RAGBOT_MILVUS_URI": milvus_uri if where == "server" else ""}
+    built = ragbot("index", cwd=root, env=env)
+    assert built.returncode == 0 and "milvus: 2 documents written" in built.stderr, built.stderr
+    again = ragbot("index", cwd=root, env=env)
+    assert again.returncode == 0 and "up to date" in again.stderr and "milvus:" not in again.stderr, again.stderr
+    asked = ragbot("ask", "--json", QUESTION, cwd=root, env=env)
+    assert asked.returncode == 0, asked.stderr
+    assert "90 per cent" in json.loads(asked.stdout)["answer"]
+    down = {**env, "RAGBOT_MILVUS_URI": f"http://127.0.0.1:{_free_port()}"}
+    assert_one_line_error(ragbot("ask", QUESTION, cwd=root, env=down), "cannot reach Milvus at http://127.0.0.1:")

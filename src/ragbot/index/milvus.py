@@ -25,6 +25,7 @@ from ragbot.index import Index, log_stderr
 from ragbot.index.store import Lexical, Sentences
 from ragbot.index.term_sets import QueryTerms
 from ragbot.settings import Settings
+from ragbot.store import hide_password
 
 TOKEN_ENV = "RAGBOT_MILVUS_TOKEN"
 SENTENCE_KEY = 4096  # a sentence's key: its passage's row * SENTENCE_KEY + its position in the passage
@@ -57,7 +58,7 @@ class MilvusStore:
             client = MilvusClient(uri=uri, token=os.environ.get(TOKEN_ENV, ""), timeout=10)
         except Exception as exc:
             reason = (str(getattr(exc, "message", "")) or str(exc) or type(exc).__name__).splitlines()[0]
-            raise RagbotError(f"cannot reach Milvus at {uri}: {reason}") from None
+            raise RagbotError(f"cannot reach Milvus at {hide_password(uri)}: {hide_password(reason)}") from None
         store = cls(client, index, settings, prefix)
         store.sync(log)
         return store

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 import numpy as np
@@ -67,13 +68,16 @@ class FaissStore:
     """The local index: FAISS for dense search, bm25s for keywords, memory-mapped sentence vectors and term ids."""
 
     def __init__(self, index: Index, settings: Settings) -> None:
-        self.index = index
+        self.index, self.settings = index, settings
         self.search = DenseSearch(index.vectors, settings.hnsw_ef_search)
-        built = index.manifest.get("keyword") or {}
-        if (built.get("k1"), built.get("b")) == (settings.bm25_k1, settings.bm25_b):
-            self.bm25 = index.keyword
-        else:  # BM25 settings changed since the index was built (or an in-memory index): rebuilt here, index untouched
-            self.bm25 = KeywordIndex.build((p.embedding_text(True) for p in index.passages), settings.bm25_k1, settings.bm25_b)
+
+    @cached_property
+    def bm25(self) -> KeywordIndex:
+        """The index's BM25, or one rebuilt here (index untouched) if the BM25 settings changed since it was built."""
+        built, s = self.index.manifest.get("keyword") or {}, self.settings
+        if (built.get("k1"), built.get("b")) == (s.bm25_k1, s.bm25_b):
+            return self.index.keyword
+        return KeywordIndex.build((p.embedding_text(True) for p in self.index.passages), s.bm25_k1, s.bm25_b)
 
     def dense(self, query: np.ndarray, c: int, docs: set[str] | None) -> tuple[np.ndarray, np.ndarray]:
         """FAISS top-c (exact over the allowed rows when a filter is selective)."""
