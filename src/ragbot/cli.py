@@ -168,17 +168,20 @@ def main(argv: list[str] | None = None) -> int:
 def cmd_index(args: argparse.Namespace) -> int:
     from ragbot.corpus import corpus_state
     from ragbot.index import build_index, diff_corpus, load_index, read_manifest, remove_leftovers
+    from ragbot.index.store import open_store
     from ragbot.models import embedder_for
 
     settings = _settings(args)
     state = corpus_state(settings.corpus_dir)  # fails on a missing or empty folder before loading the model
     if not args.rebuild and not diff_corpus(read_manifest(settings.index_dir), state, settings).stale:
-        load_index(settings.index_dir)  # verifies every artifact's checksum
+        index = load_index(settings.index_dir)  # verifies every artifact's checksum
         remove_leftovers(settings.index_dir)  # files of a build killed after its switch
+        open_store(index, settings)  # vector_store milvus: Milvus brought up to date with the index too
         print(f"index in {settings.index_dir}/ is up to date", file=sys.stderr)
         return 0
     embedder = embedder_for(settings)
-    build_index(settings, embedder, rebuild=args.rebuild, progress=_show_progress())
+    index, _ = build_index(settings, embedder, rebuild=args.rebuild, progress=_show_progress())
+    open_store(index, settings)  # vector_store milvus: the changed documents' rows written to (or deleted from) Milvus
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Dense (FAISS inner product on normalised vectors), BM25, and their fusion into ranked hits."""
+"""Dense, BM25, and their fusion into ranked hits, over a SearchStore (FAISS and local files, or Milvus)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ import numpy as np
 
 from ragbot.chunking import Passage
 from ragbot.index import Index
-from ragbot.index.dense import DenseSearch
-from ragbot.index.keyword import KeywordIndex
-from ragbot.index.npy_file import ranges_of
+from ragbot.index.store import SearchStore, open_store
 from ragbot.index.term_sets import QueryTerms
 from ragbot.models import Encoder
 from ragbot.settings import Settings
@@ -42,7 +40,7 @@ class Retriever:
     """Ranks an index's passages for a question: dense, BM25, or hybrid.
 
     Only candidates are scored: the top ``candidates`` passages by dense similarity (from FAISS:
-    exact, or HNSW in a large library) and the top ``candidates`` by BM25. Hybrid scores each
+    exact, or HNSW in a large library; or Milvus) and the top ``candidates`` by BM25. Hybrid scores each
     candidate by its best sentence (plus ``second_sentence_weight`` times its second best), where
     a sentence scores its cosine similarity to the question plus ``lexical_weight`` times the share
     of the question's terms (weighted by BM25 IDF; a word the library never uses weighs most) found
@@ -51,31 +49,20 @@ class Retriever:
     dense and BM25 (MRR 0.75 vs 0.66).
     """
 
-    def __init__(self, index: Index, encoder: Encoder, settings: Settings) -> None:
+    def __init__(self, index: Index, encoder: Encoder, settings: Settings, store: SearchStore | None = None) -> None:
         self.index, self.encoder, self.settings = index, encoder, settings
-        self.dense = DenseSearch(index.vectors, settings.hnsw_ef_search)
-        built = index.manifest.get("keyword") or {}
-        if (built.get("k1"), built.get("b")) == (settings.bm25_k1, settings.bm25_b):
-            self.keyword = index.keyword
-        else:  # BM25 settings changed since the index was built (or an in-memory index): rebuilt here, index untouched
-            self.keyword = KeywordIndex.build((p.embedding_text(True) for p in index.passages), settings.bm25_k1, settings.bm25_b)
+        self.store = store or open_store(index, settings)
 
     def run(self, question: str, k: int | None = None, docs: set[str] | None = None, mode: str | None = None) -> Retrieval:
         k = k or self.settings.top_k
         mode = mode or self.settings.retriever
         qv = self.encoder.encode([question])[0]
-        allowed = self.index.rows_of(docs) if docs else None
         c = max(self.settings.candidates, k)
-        lexical_all = self.keyword.scores(question)
-        if allowed is not None:
-            masked = np.full_like(lexical_all, -np.inf)
-            masked[allowed] = lexical_all[allowed]
-            lexical_all = masked
-        by_dense, _ = self.dense.run(qv, c if mode != "bm25" else 0, allowed)
-        by_bm25 = _top(lexical_all, c if mode != "dense" else 0)
-        rows = np.array(sorted(set(by_dense.tolist()) | set(by_bm25.tolist())), dtype=np.int64)
-        dense = self.dense.vectors_of(rows) @ qv if len(rows) else np.zeros(0, np.float32)
-        lexical = np.maximum(lexical_all[rows], 0.0) if len(rows) else np.zeros(0, np.float32)
+        by_dense, _ = self.store.dense(qv, c if mode != "bm25" else 0, docs)
+        keyword = self.store.keyword(question, c if mode != "dense" else 0, docs)
+        rows = np.array(sorted(set(by_dense.tolist()) | set(keyword.rows.tolist())), dtype=np.int64)
+        dense = self.store.passage_vectors(rows) @ qv if len(rows) else np.zeros(0, np.float32)
+        lexical = keyword.scores_of(rows)
         per_passage = self._sentence_scores(rows, qv, QueryTerms.of(self._term_weights(question)))
 
         if mode == "dense":
@@ -103,25 +90,14 @@ class Retriever:
         return Retrieval(question, hits, qv)
 
     def _term_weights(self, question: str) -> dict[str, float]:
-        rarest = self.keyword.rarest
-        weights = {t: self.keyword.idf(t) or rarest for t in set(tokenize(question))}
+        weights = {t: self.store.term_weight(t) for t in set(tokenize(question))}
         total = sum(weights.values())
         return {t: w / total for t, w in weights.items()} if total else {}
 
     def _sentence_scores(self, rows: np.ndarray, query: np.ndarray, terms: QueryTerms) -> list[np.ndarray]:
         """Each row's sentence scores: cosine, plus the weighted question terms found in the sentence and in the passage."""
-        s, index = self.settings, self.index
-        first, last = index.sentence_start[rows], index.sentence_start[rows + 1]
-        sims = ranges_of(index.sentence_vectors, first, last) @ query
-        cover = index.sentence_terms.cover(first, last, terms)
-        passage_cover = index.passage_terms.cover(rows, rows + 1, terms)
-        scores = sims + s.lexical_weight * (cover + s.context_weight * np.repeat(passage_cover, last - first))
-        return np.split(scores, np.cumsum(last - first)[:-1]) if len(rows) else []
-
-
-def _top(scores: np.ndarray, c: int) -> np.ndarray:
-    """Rows of the c highest positive scores (any order)."""
-    if c < 1 or not len(scores):
-        return np.zeros(0, np.int64)
-    top = np.argpartition(scores, len(scores) - c)[len(scores) - c :] if c < len(scores) else np.arange(len(scores))
-    return top[scores[top] > 0].astype(np.int64)
+        s = self.settings
+        found = self.store.sentences(rows, terms)
+        sims = found.vectors @ query
+        scores = sims + s.lexical_weight * (found.cover + s.context_weight * np.repeat(found.passage_cover, found.counts))
+        return np.split(scores, np.cumsum(found.counts)[:-1]) if len(rows) else []

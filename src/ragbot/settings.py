@@ -56,6 +56,10 @@ class Settings(BaseModel):
     ann_from: int = Field(100_000, ge=1, description="passages from which the dense index is an HNSW graph instead of exact search")
     hnsw_m: int = Field(32, ge=4, le=128, description="HNSW: links per vector (set at index time)")
     hnsw_ef_search: int = Field(768, ge=1, le=4096, description="HNSW: candidates explored per search (recall against speed)")
+    vector_store: Literal["faiss", "milvus"] = Field("faiss", description="where retrieval searches: local FAISS + bm25s files, or Milvus")
+    # a path: Milvus Lite keeping its data there (empty: index_dir/milvus.db); http://host:19530: a Milvus server, its token
+    # (if any) in RAGBOT_MILVUS_TOKEN
+    milvus_uri: str = Field("", description="vector_store milvus: a Milvus Lite path or a server's http://host:port")
 
     engine: Literal["extractive", "llm"] = "extractive"
     answer_passages: int = Field(5, ge=1, le=20, description="top passages the answer may cite")
@@ -109,9 +113,9 @@ class Settings(BaseModel):
             raise ValueError(f"judge_abstain_below ({self.judge_abstain_below}) must not exceed judge_answer_from")
         return self
 
-    @field_serializer("store_url")
+    @field_serializer("store_url", "milvus_uri")
     def _hide_store_password(self, url: str) -> str:
-        """Saved settings (evaluation reports) never carry the database password."""
+        """Saved settings (evaluation reports) never carry a database's password."""
         from ragbot.store import hide_password
 
         return hide_password(url)

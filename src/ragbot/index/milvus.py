@@ -1,0 +1,254 @@
+"""The SearchStore in Milvus: dense and BM25 full-text search by Milvus itself, sentence vectors and term ids fetched by row.
+
+Two collections, ``<prefix>_passages`` (primary key the passage's row; its document, the text BM25
+reads with a Milvus BM25 function filling a sparse field, its vector and term ids) and
+``<prefix>_sentences`` (each sentence's vector and term ids, keyed row * 4096 + position). The
+local index stays the record of passages and documents (the answer engines, the viewer and
+quizzes read passages by row from it); Milvus is brought up to date with it document by
+document: a document whose rows, text or embedding changed is deleted and written again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from pymilvus import DataType, Function, FunctionType, MilvusClient
+
+from ragbot.errors import RagbotError
+from ragbot.index import Index, log_stderr
+from ragbot.index.store import Lexical, Sentences
+from ragbot.index.term_sets import QueryTerms
+from ragbot.settings import Settings
+from ragbot.store import hide_password
+
+TOKEN_ENV = "RAGBOT_MILVUS_TOKEN"
+SENTENCE_KEY = 4096  # a sentence's key: its passage's row * SENTENCE_KEY + its position in the passage
+_MAX_TERMS = 4096
+_BATCH = 256
+_QUERY_ROWS = 1000  # passages per fetch (Milvus returns at most 16384 entities a query)
+
+
+def milvus_uri(settings: Settings) -> str:
+    """The URI to connect to: a server's http(s)://, or a Milvus Lite path ending in .db (empty: index_dir/milvus.db)."""
+    uri = settings.milvus_uri or str(settings.index_dir / "milvus.db")
+    if not uri.startswith(("http://", "https://", "tcp://")) and not uri.endswith(".db"):
+        raise RagbotError(f"milvus_uri {uri!r} must be http://host:port or a Milvus Lite path ending in .db")
+    return uri
+
+
+class MilvusStore:
+    """Candidates from Milvus' dense and BM25 searches (with doc_id filters); vectors and term ids queried by row."""
+
+    def __init__(self, client: MilvusClient, index: Index, settings: Settings, prefix: str = "ragbot") -> None:
+        self.client, self.index, self.settings, self.prefix = client, index, settings, prefix
+        self.passages, self.sentences_ = f"{prefix}_passages", f"{prefix}_sentences"
+        self.dim = int(index.vectors.d)
+
+    @classmethod
+    def connect(cls, index: Index, settings: Settings, prefix: str = "ragbot", log: Any = log_stderr) -> MilvusStore:
+        """Connect (one clear line if the server cannot be reached) and bring the collections up to date with the index."""
+        uri = milvus_uri(settings)
+        try:
+            client = MilvusClient(uri=uri, token=os.environ.get(TOKEN_ENV, ""), timeout=10)
+        except Exception as exc:
+            reason = (str(getattr(exc, "message", "")) or str(exc) or type(exc).__name__).splitlines()[0]
+            raise RagbotError(f"cannot reach Milvus at {hide_password(uri)}: {hide_password(reason)}") from None
+        store = cls(client, index, settings, prefix)
+        store.sync(log)
+        return store
+
+    # --- writing ------------------------------------------------------------------------------------
+
+    def sync(self, log: Any = log_stderr) -> tuple[list[str], list[str]]:
+        """Delete documents whose rows or contents changed (or that left the index), write the missing ones: (written, deleted)."""
+        self._create()
+        expected = {doc_id: self._signature(doc_id, rows) for doc_id, rows in self.index.document_rows.items() if len(rows)}
+        present: dict[str, set[str]] = {}
+        counts: dict[str, int] = {}
+        for batch in self._scan(self.passages, ["doc_id", "sig"]):
+            for rec in batch:
+                present.setdefault(rec["doc_id"], set()).add(rec["sig"])
+                counts[rec["doc_id"]] = counts.get(rec["doc_id"], 0) + 1
+        rows_of = self.index.document_rows
+        stale = sorted(d for d, sigs in present.items() if sigs != {expected.get(d)} or counts[d] != len(rows_of.get(d, ())))
+        if stale:
+            self.remove(stale)
+        missing = sorted(d for d in expected if d not in present or d in stale)
+        for doc_id in missing:
+            self.add(rows_of[doc_id], expected[doc_id])
+        if stale or missing:
+            log(f"milvus: {len(missing)} documents written, {len(set(stale) - set(missing))} removed")
+        return missing, stale
+
+    def add(self, rows: range, signature: str) -> None:
+        """Write a document's passages (rows of the local index) and their sentences."""
+        index = self.index
+        vectors = index.vectors.reconstruct_batch(np.arange(rows.start, rows.stop, dtype=np.int64))
+        records, sentences = [], []
+        for i, vector in zip(rows, vectors, strict=True):
+            p = index.passages[i]
+            records.append(
+                {
+                    "row": i,
+                    "doc_id": p.doc_id,
+                    "sig": signature,
+                    "text": p.embedding_text(True),
+                    "dense": vector.tolist(),
+                    "terms": _terms(index.passage_terms, i),
+                }
+            )
+            first = int(index.sentence_start[i])
+            for j, sv in enumerate(index.sentences_of(i)):
+                sentences.append(
+                    {
+                        "key": i * SENTENCE_KEY + j,
+                        "row": i,
+                        "doc_id": p.doc_id,
+                        "vector": np.asarray(sv).tolist(),
+                        "terms": _terms(index.sentence_terms, first + j),
+                    }
+                )
+        for name, items in ((self.passages, records), (self.sentences_, sentences)):
+            for k in range(0, len(items), _BATCH):
+                self.client.insert(name, items[k : k + _BATCH])
+
+    def remove(self, docs: list[str]) -> None:
+        """Delete these documents' passages and sentences."""
+        expr = f"doc_id in {_strings(docs)}"
+        for name in (self.passages, self.sentences_):
+            self.client.delete(name, filter=expr)
+
+    def _signature(self, doc_id: str, rows: range) -> str:
+        """What a document's records must carry to be current: its rows, its checksum and what made its vectors."""
+        entry = (self.index.manifest.get("documents") or {}).get(doc_id, {})
+        chunking = json.dumps(self.index.manifest.get("chunking", {}), sort_keys=True)
+        made = hashlib.sha256(f"{entry.get('sha256')}|{entry.get('meta_sha256')}|{chunking}".encode()).hexdigest()[:32]
+        return f"{rows.start}:{rows.stop}:{made}"
+
+    def _create(self) -> None:
+        """Create both collections if missing (or again, if their vectors have another dimension)."""
+        for name in (self.passages, self.sentences_):
+            if self.client.has_collection(name) and self._dim_of(name) != self.dim:
+                self.client.drop_collection(name)
+        if not self.client.has_collection(self.passages):
+            schema = self.client.create_schema(auto_id=False)
+            schema.add_field("row", DataType.INT64, is_primary=True)
+            schema.add_field("doc_id", DataType.VARCHAR, max_length=1024)
+            schema.add_field("sig", DataType.VARCHAR, max_length=256)
+            schema.add_field("text", DataType.VARCHAR, max_length=65535, enable_analyzer=True)
+            schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+            schema.add_field("dense", DataType.FLOAT_VECTOR, dim=self.dim)
+            schema.add_field("terms", DataType.ARRAY, element_type=DataType.INT64, max_capacity=_MAX_TERMS)
+            schema.add_function(
+                Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["text"], output_field_names=["sparse"])
+            )
+            params = self.client.prepare_index_params()
+            params.add_index(field_name="dense", index_type="FLAT", metric_type="IP")
+            bm25 = {"bm25_k1": self.settings.bm25_k1, "bm25_b": self.settings.bm25_b}
+            params.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params=bm25)
+            self.client.create_collection(self.passages, schema=schema, index_params=params, consistency_level="Strong")
+        if not self.client.has_collection(self.sentences_):
+            schema = self.client.create_schema(auto_id=False)
+            schema.add_field("key", DataType.INT64, is_primary=True)
+            schema.add_field("row", DataType.INT64)
+            schema.add_field("doc_id", DataType.VARCHAR, max_length=1024)
+            schema.add_field("vector", DataType.FLOAT_VECTOR, dim=self.dim)
+            schema.add_field("terms", DataType.ARRAY, element_type=DataType.INT64, max_capacity=_MAX_TERMS)
+            params = self.client.prepare_index_params()
+            params.add_index(field_name="vector", index_type="FLAT", metric_type="IP")
+            self.client.create_collection(self.sentences_, schema=schema, index_params=params, consistency_level="Strong")
+        for name in (self.passages, self.sentences_):
+            self.client.load_collection(name)  # a reopened collection starts released
+
+    def _dim_of(self, name: str) -> int | None:
+        for f in self.client.describe_collection(name).get("fields", []):
+            if f.get("type") == DataType.FLOAT_VECTOR:
+                return int(f.get("params", {}).get("dim", 0))
+        return None
+
+    def _scan(self, name: str, fields: list[str]) -> Iterator[list[dict[str, Any]]]:
+        quiet = logging.getLogger("pymilvus")
+        level = quiet.level
+        quiet.setLevel(logging.ERROR)  # Milvus Lite has no MVCC timestamp to give the iterator: one warning per scan, harmless
+        try:
+            it = self.client.query_iterator(name, batch_size=1000, filter="row >= 0", output_fields=fields)
+            try:
+                while batch := it.next():
+                    yield batch
+            finally:
+                it.close()
+        finally:
+            quiet.setLevel(level)
+
+    # --- searching ----------------------------------------------------------------------------------
+
+    def dense(self, query: np.ndarray, c: int, docs: set[str] | None) -> tuple[np.ndarray, np.ndarray]:
+        """Milvus' inner-product search (FLAT: exact), filtered by doc_id."""
+        if c < 1:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        found = self._search("dense", np.asarray(query, np.float32).tolist(), c, docs, "IP")
+        return np.array([r for r, _ in found], np.int64), np.array([s for _, s in found], np.float32)
+
+    def keyword(self, question: str, c: int, docs: set[str] | None) -> Lexical:
+        """Milvus' BM25 full-text search over the passages' text (title and headers included)."""
+        found = self._search("sparse", question, c, docs, "BM25") if c >= 1 else []
+        scores = {r: s for r, s in found if s > 0}
+        return Lexical(np.array(sorted(scores), np.int64), scores)
+
+    def _search(self, field: str, data: Any, c: int, docs: set[str] | None, metric: str) -> list[tuple[int, float]]:
+        expr = f"doc_id in {_strings(sorted(docs))}" if docs else ""
+        result = self.client.search(
+            self.passages, data=[data], anns_field=field, limit=c, filter=expr, search_params={"metric_type": metric}, output_fields=["row"]
+        )
+        # BM25 distances come back negated from Milvus Lite (lower is better) and positive from a Milvus server
+        return [
+            (int(hit["entity"]["row"]), abs(float(hit["distance"])) if metric == "BM25" else float(hit["distance"])) for hit in result[0]
+        ]
+
+    def passage_vectors(self, rows: np.ndarray) -> np.ndarray:
+        """The passages' vectors as stored in Milvus."""
+        by_row = {r["row"]: r["dense"] for r in self._fetch(self.passages, rows, ["row", "dense"])}
+        return np.array([by_row[int(r)] for r in rows], np.float32).reshape(len(rows), self.dim)
+
+    def sentences(self, rows: np.ndarray, terms: QueryTerms) -> Sentences:
+        """Sentence vectors and term ids queried by passage row; coverage computed here as for the local index."""
+        position = {int(r): j for j, r in enumerate(rows)}
+        found = sorted(self._fetch(self.sentences_, rows, ["key", "row", "vector", "terms"]), key=lambda r: (position[r["row"]], r["key"]))
+        counts = np.bincount([position[r["row"]] for r in found], minlength=len(rows)).astype(np.int64)
+        passage_terms = {r["row"]: r["terms"] for r in self._fetch(self.passages, rows, ["row", "terms"])}
+        return Sentences(
+            np.array([r["vector"] for r in found], np.float32).reshape(len(found), self.dim),
+            counts,
+            np.array([_cover(r["terms"], terms) for r in found]),
+            np.array([_cover(passage_terms[int(r)], terms) for r in rows]),
+        )
+
+    def _fetch(self, name: str, rows: np.ndarray, fields: list[str]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for k in range(0, len(rows), _QUERY_ROWS):
+            chunk = ", ".join(str(int(r)) for r in rows[k : k + _QUERY_ROWS])
+            out.extend(self.client.query(name, filter=f"row in [{chunk}]", output_fields=fields, limit=16384))
+        return out
+
+    def term_weight(self, term: str) -> float:
+        """The local index's BM25 IDF (Milvus does not expose its term statistics), so question terms weigh as with FAISS."""
+        return self.index.keyword.idf(term) or self.index.keyword.rarest
+
+
+def _terms(sets: Any, i: int) -> list[int]:
+    return [int(t) for t in sets.ids[int(sets.start[i]) : int(sets.start[i + 1])]]
+
+
+def _cover(ids: list[int], terms: QueryTerms) -> float:
+    return float(terms.weigh(np.asarray(ids, dtype=np.uint32)).sum()) if len(ids) else 0.0
+
+
+def _strings(values: list[str] | set[str]) -> str:
+    """A Milvus list literal of strings (JSON's escapes are Milvus' too)."""
+    return "[" + ", ".join(json.dumps(v) for v in values) + "]"

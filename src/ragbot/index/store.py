@@ -1,0 +1,130 @@
+"""The retriever's index operations behind one interface: FAISS and local files (the default), or Milvus (index/milvus.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Protocol
+
+import numpy as np
+
+from ragbot.index import Index
+from ragbot.index.dense import DenseSearch
+from ragbot.index.keyword import KeywordIndex
+from ragbot.index.npy_file import ranges_of
+from ragbot.index.term_sets import QueryTerms
+from ragbot.settings import Settings
+
+
+@dataclass(frozen=True)
+class Lexical:
+    """A question's keyword candidates (rows, best first) and the BM25 score of any row the store can tell."""
+
+    rows: np.ndarray
+    known: np.ndarray | dict[int, float]  # every row's score (an array), or only the candidates' (a dict)
+
+    def scores_of(self, rows: np.ndarray) -> np.ndarray:
+        """BM25 scores of these rows (0 for a row the store did not score)."""
+        if isinstance(self.known, np.ndarray):
+            return self.known[rows].astype(np.float32) if len(rows) else np.zeros(0, np.float32)
+        return np.array([self.known.get(int(r), 0.0) for r in rows], dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class Sentences:
+    """The sentences of some passages, in row order: vectors, how many per passage, and their question-term coverage."""
+
+    vectors: np.ndarray
+    counts: np.ndarray  # sentences per passage
+    cover: np.ndarray  # per sentence: summed weight of the question terms it holds
+    passage_cover: np.ndarray  # per passage: the same over the whole passage
+
+
+class SearchStore(Protocol):
+    """What the retriever asks of an index: candidates by vector and by keywords, then vectors and terms by row."""
+
+    def dense(self, query: np.ndarray, c: int, docs: set[str] | None) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, cosine similarities) of the c passages nearest the query vector, best first, within docs if given."""
+        ...
+
+    def keyword(self, question: str, c: int, docs: set[str] | None) -> Lexical:
+        """The c passages with the highest positive BM25 score for the question, within docs if given."""
+        ...
+
+    def passage_vectors(self, rows: np.ndarray) -> np.ndarray:
+        """The passages' (normalised) vectors."""
+        ...
+
+    def sentences(self, rows: np.ndarray, terms: QueryTerms) -> Sentences:
+        """The passages' sentence vectors and question-term coverage."""
+        ...
+
+    def term_weight(self, term: str) -> float:
+        """A question term's weight: its BM25 IDF, or the rarest term's for a word the library never uses."""
+        ...
+
+
+class FaissStore:
+    """The local index: FAISS for dense search, bm25s for keywords, memory-mapped sentence vectors and term ids."""
+
+    def __init__(self, index: Index, settings: Settings) -> None:
+        self.index, self.settings = index, settings
+        self.search = DenseSearch(index.vectors, settings.hnsw_ef_search)
+
+    @cached_property
+    def bm25(self) -> KeywordIndex:
+        """The index's BM25, or one rebuilt here (index untouched) if the BM25 settings changed since it was built."""
+        built, s = self.index.manifest.get("keyword") or {}, self.settings
+        if (built.get("k1"), built.get("b")) == (s.bm25_k1, s.bm25_b):
+            return self.index.keyword
+        return KeywordIndex.build((p.embedding_text(True) for p in self.index.passages), s.bm25_k1, s.bm25_b)
+
+    def dense(self, query: np.ndarray, c: int, docs: set[str] | None) -> tuple[np.ndarray, np.ndarray]:
+        """FAISS top-c (exact over the allowed rows when a filter is selective)."""
+        return self.search.run(query, c, self.index.rows_of(docs) if docs else None)
+
+    def keyword(self, question: str, c: int, docs: set[str] | None) -> Lexical:
+        """bm25s scores of every passage; rows outside docs score -inf."""
+        scores = self.bm25.scores(question)
+        if docs:
+            allowed = self.index.rows_of(docs)
+            masked = np.full_like(scores, -np.inf)
+            masked[allowed] = scores[allowed]
+            scores = masked
+        return Lexical(_top(scores, c), np.maximum(scores, 0.0))
+
+    def passage_vectors(self, rows: np.ndarray) -> np.ndarray:
+        """Reconstructed from FAISS."""
+        return self.search.vectors_of(rows)
+
+    def sentences(self, rows: np.ndarray, terms: QueryTerms) -> Sentences:
+        """Sentence vectors and term ids gathered from the memory-mapped files."""
+        index = self.index
+        first, last = index.sentence_start[rows], index.sentence_start[rows + 1]
+        return Sentences(
+            ranges_of(index.sentence_vectors, first, last),
+            last - first,
+            index.sentence_terms.cover(first, last, terms),
+            index.passage_terms.cover(rows, rows + 1, terms),
+        )
+
+    def term_weight(self, term: str) -> float:
+        """bm25s' IDF."""
+        return self.bm25.idf(term) or self.bm25.rarest
+
+
+def open_store(index: Index, settings: Settings) -> SearchStore:
+    """The store settings.vector_store names, over this index (Milvus brought up to date with it first)."""
+    if settings.vector_store == "milvus":
+        from ragbot.index.milvus import MilvusStore
+
+        return MilvusStore.connect(index, settings)
+    return FaissStore(index, settings)
+
+
+def _top(scores: np.ndarray, c: int) -> np.ndarray:
+    """Rows of the c highest positive scores (any order)."""
+    if c < 1 or not len(scores):
+        return np.zeros(0, np.int64)
+    top = np.argpartition(scores, len(scores) - c)[len(scores) - c :] if c < len(scores) else np.arange(len(scores))
+    return top[scores[top] > 0].astype(np.int64)

@@ -1,0 +1,202 @@
+"""One suite over both SearchStores: FAISS and local files, and Milvus (Milvus Lite started as a real gRPC server)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from ragbot.errors import RagbotError
+from ragbot.index import Index
+from ragbot.index.store import FaissStore, SearchStore
+from ragbot.index.term_sets import QueryTerms
+from ragbot.retrieval import Retriever
+from tests.test_retrieval import KNOWN
+
+ONLY = "2013-12_rsis_south-korea-defence-diplomacy-east-asia.txt"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def milvus_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Milvus Lite's gRPC server on a free loopback port: the client speaks the protocol a Milvus cluster does."""
+    pymilvus = pytest.importorskip("pymilvus", reason="pymilvus is not installed")
+    pytest.importorskip("milvus_lite", reason="milvus-lite is not installed")
+    port = _free_port()
+    command = [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(tmp_path_factory.mktemp("milvus")), "--host", "127.0.0.1"]
+    server = subprocess.Popen([*command, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    uri = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            try:
+                pymilvus.MilvusClient(uri=uri, timeout=2).close()
+                break
+            except Exception:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    err = server.stderr.read().decode(errors="replace") if server.poll() is not None and server.stderr else ""
+                    pytest.skip(f"Milvus Lite's server did not start here: {err.strip().splitlines()[-1:] or 'timed out'}")
+                time.sleep(0.3)
+        yield uri
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _milvus(index: Index, settings, uri: str):  # type: ignore[no-untyped-def]
+    from ragbot.index.milvus import MilvusStore
+
+    milvus_settings = settings.model_copy(update={"vector_store": "milvus", "milvus_uri": uri})
+    return MilvusStore.connect(index, milvus_settings, prefix=f"t{uuid.uuid4().hex[:8]}", log=lambda _m: None)
+
+
+@pytest.fixture(scope="module", params=["faiss", "milvus"])
+def store(request: pytest.FixtureRequest, pipeline) -> SearchStore:  # type: ignore[no-untyped-def]
+    if request.param == "faiss":
+        return FaissStore(pipeline.index, pipeline.settings)
+    return _milvus(pipeline.index, pipeline.settings, request.getfixturevalue("milvus_uri"))
+
+
+@pytest.fixture(scope="module")
+def retriever(store: SearchStore, pipeline) -> Retriever:  # type: ignore[no-untyped-def]
+    return Retriever(pipeline.index, pipeline.encoder, pipeline.settings, store)
+
+
+@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
+def test_known_questions_find_their_passage(retriever, mode):
+    found = 0
+    for question, phrase in KNOWN:
+        hits = retriever.run(question, k=5, mode=mode).hits
+        found += any(phrase in h.passage.text for h in hits)
+        assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+        assert all(a.score >= b.score for a, b in itertools.pairwise(hits))
+    assert found >= len(KNOWN) - (1 if mode == "bm25" else 0)
+
+
+def test_hybrid_ranks_as_on_faiss(retriever, pipeline):
+    """Sentence-level scoring on top of either store's candidates: the answer first as often, the same top passage and score."""
+    first = 0
+    for question, phrase in KNOWN:
+        mine, faiss = retriever.run(question, k=3).hits, pipeline.retriever.run(question, k=3).hits
+        first += phrase in mine[0].passage.text
+        assert mine[0].passage.passage_id == faiss[0].passage.passage_id
+        assert mine[0].score == pytest.approx(faiss[0].score, abs=1e-4)
+    assert first >= 4
+
+
+def test_document_filter_and_k(retriever):
+    for mode in ("dense", "hybrid"):
+        hits = retriever.run("defence cooperation with ASEAN", k=7, docs={ONLY}, mode=mode).hits
+        assert len(hits) == 7 and {h.passage.doc_id for h in hits} == {ONLY}
+    assert {h.passage.doc_id for h in retriever.run("defence cooperation", k=7, docs={ONLY}, mode="bm25").hits} == {ONLY}
+
+
+def test_a_hybrid_score_is_best_sentence_plus_second_plus_cosine(retriever, pipeline):
+    s = pipeline.settings
+    for h in retriever.run("Why might peace cooperation work better than security cooperation for ASEAN and Korea?", k=5).hits:
+        best, second = sorted(h.sentence_scores, reverse=True)[:2] if len(h.sentence_scores) > 1 else (h.sentence_scores[0], 0.0)
+        assert h.score == pytest.approx(best + s.second_sentence_weight * second + s.passage_weight * h.dense, abs=1e-5)
+
+
+def test_dense_top_k_and_vectors_match_the_local_index(store, pipeline):
+    index = pipeline.index
+    query = index.passage_vectors()[3]
+    rows, sims = store.dense(query, 5, None)
+    assert rows[0] == 3 and sims[0] == pytest.approx(1.0, abs=1e-4) and list(sims) == sorted(sims, reverse=True)
+    expected = FaissStore(index, pipeline.settings).dense(query, 5, None)[0]
+    assert set(rows.tolist()) == set(expected.tolist())
+    np.testing.assert_allclose(store.passage_vectors(rows), index.passage_vectors()[rows], atol=1e-6)
+    allowed = set(index.rows_of({ONLY}).tolist())
+    assert set(store.dense(query, 5, {ONLY})[0].tolist()) <= allowed
+    assert not len(store.dense(query, 0, None)[0])
+
+
+def test_keyword_candidates_score_positive_and_respect_the_filter(store, pipeline):
+    found = store.keyword("Malacca Strait energy supplies", 10, None)
+    assert 0 < len(found.rows) <= 10 and (found.scores_of(found.rows) > 0).all()
+    assert any("Malacca" in pipeline.index.passages[int(r)].text for r in found.rows)
+    allowed = set(pipeline.index.rows_of({ONLY}).tolist())
+    assert set(store.keyword("defence cooperation", 10, {ONLY}).rows.tolist()) <= allowed
+    assert not len(store.keyword("zzzqqq", 10, None).rows)
+
+
+def test_sentences_and_term_coverage_match_the_local_index(store, pipeline):
+    index = pipeline.index
+    rows = np.array([0, 5, 17, 2], dtype=np.int64)
+    terms = QueryTerms.of({"korea": 0.5, "asean": 0.3, "malacca": 0.2})
+    got, want = store.sentences(rows, terms), FaissStore(index, pipeline.settings).sentences(rows, terms)
+    np.testing.assert_array_equal(got.counts, want.counts)
+    np.testing.assert_allclose(got.vectors, want.vectors, atol=1e-6)
+    np.testing.assert_allclose(got.cover, want.cover)
+    np.testing.assert_allclose(got.passage_cover, want.passage_cover)
+    assert store.term_weight("korea") == pytest.approx(FaissStore(index, pipeline.settings).term_weight("korea"))
+
+
+def test_milvus_adds_and_removes_a_documents_rows(pipeline, milvus_uri):
+    """Brought up to date document by document: a removed brief's rows leave Milvus, an added one's arrive in their place."""
+    index, settings = pipeline.index, pipeline.settings
+    docs = sorted(index.document_rows)
+    a, b, c = docs[:3]
+
+    def subset(keep: list[str]) -> Index:
+        rows = [i for d in keep for i in index.document_rows[d]]
+        passages = [index.passages[i] for i in rows]
+        sentences = np.vstack([index.sentences_of(i) for i in rows])
+        return Index.from_arrays({}, passages, index.passage_vectors()[rows], sentences, settings)
+
+    from ragbot.index.milvus import MilvusStore
+
+    first = _milvus(subset([a, b]), settings, milvus_uri)
+    assert set(first.keyword("cooperation", 50, {b}).rows.tolist())
+    second = MilvusStore(first.client, subset([a, c]), settings, first.prefix)
+    written, deleted = second.sync(log=lambda _m: None)
+    assert written == [c] and deleted == [b]
+    assert not len(second.keyword("cooperation", 50, {b}).rows) and not len(second.dense(index.passage_vectors()[0], 5, {b})[0])
+    c_rows = set(second.index.document_rows[c])
+    assert set(second.dense(index.passage_vectors()[index.document_rows[c].start], 3, {c})[0].tolist()) <= c_rows
+    assert second.sync(log=lambda _m: None) == ([], [])  # in step: nothing rewritten
+
+
+def test_an_unreachable_milvus_is_one_clear_line(pipeline):
+    from ragbot.index.milvus import MilvusStore
+
+    settings = pipeline.settings.model_copy(update={"vector_store": "milvus", "milvus_uri": f"http://127.0.0.1:{_free_port()}"})
+    with pytest.raises(RagbotError) as err:
+        MilvusStore.connect(pipeline.index, settings)
+    assert str(err.value).startswith("cannot reach Milvus at http://127.0.0.1:") and "\n" not in str(err.value)
+    bad_path = pipeline.settings.model_copy(update={"vector_store": "milvus", "milvus_uri": "/tmp/milvus.txt"})
+    with pytest.raises(RagbotError, match=r"must be http://host:port or a Milvus Lite path ending in \.db"):
+        MilvusStore.connect(pipeline.index, bad_path)
+
+
+@pytest.mark.parametrize("where", ["server", "lite path"])
+def test_ragbot_index_and_ask_on_milvus(where, milvus_uri, tmp_path_factory):
+    """`RAGBOT_VECTOR_STORE=milvus ragbot index` then `... ragbot ask` as today; a server that is down is one line."""
+    from tests.conftest import copy_small_corpus
+    from tests.test_cli import QUESTION, assert_one_line_error, ragbot
+
+    root = tmp_path_factory.mktemp("milvus-cli")
+    copy_small_corpus(root / "corpus")
+    env = {"RAGBOT_VECTOR_STORE": "milvus", "RAGBOT_MILVUS_URI": milvus_uri if where == "server" else ""}
+    built = ragbot("index", cwd=root, env=env)
+    assert built.returncode == 0 and "milvus: 2 documents written" in built.stderr, built.stderr
+    again = ragbot("index", cwd=root, env=env)
+    assert again.returncode == 0 and "up to date" in again.stderr and "milvus:" not in again.stderr, again.stderr
+    asked = ragbot("ask", "--json", QUESTION, cwd=root, env=env)
+    assert asked.returncode == 0, asked.stderr
+    assert "90 per cent" in json.loads(asked.stdout)["answer"]
+    down = {**env, "RAGBOT_MILVUS_URI": f"http://127.0.0.1:{_free_port()}"}
+    assert_one_line_error(ragbot("ask", QUESTION, cwd=root, env=down), "cannot reach Milvus at http://127.0.0.1:")
