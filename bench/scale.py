@@ -167,7 +167,8 @@ def probe(directory: Path, settings: Settings, questions: list[str], ef_sweep: l
     del vectors
     query_vectors = encoder.encode(questions)
     truth = [set(exact.search(qv[None, :], 10)[1][0].tolist()) for qv in query_vectors]
-    recalls = [len(t & set(pipeline.retriever.dense.run(qv, 10)[0].tolist())) / 10 for t, qv in zip(truth, query_vectors, strict=True)]
+    served = DenseSearch(index.vectors, settings.hnsw_ef_search)  # the dense search the retriever runs (FaissStore)
+    recalls = [len(t & set(served.run(qv, 10)[0].tolist())) / 10 for t, qv in zip(truth, query_vectors, strict=True)]
     sweep = {}
     for ef in ef_sweep or []:  # recall@10 and the time of the dense candidate search (top `candidates`) at each hnsw_ef_search
         dense, times, found = DenseSearch(index.vectors, ef), [], []
