@@ -65,7 +65,7 @@ class SearchStore(Protocol):
 
 
 class FaissStore:
-    """The local index: FAISS for dense search, bm25s for keywords, memory-mapped sentence vectors and term ids."""
+    """The local index: FAISS for dense search, bm25s for keywords, sentence vectors read by row, memory-mapped term ids."""
 
     def __init__(self, index: Index, settings: Settings) -> None:
         self.index, self.settings = index, settings
@@ -98,7 +98,7 @@ class FaissStore:
         return self.search.vectors_of(rows)
 
     def sentences(self, rows: np.ndarray, terms: QueryTerms) -> Sentences:
-        """Sentence vectors and term ids gathered from the memory-mapped files."""
+        """Sentence vectors (pread) and term coverage (memory-mapped term ids) of the candidate rows."""
         index = self.index
         first, last = index.sentence_start[rows], index.sentence_start[rows + 1]
         return Sentences(
