@@ -22,6 +22,8 @@ from ragbot.models import Embedder, embedder_for, load_embedder, query_encoder_f
 from ragbot.quiz.model import Question, Quiz, Source, corpus_fingerprint
 from ragbot.settings import Settings
 
+from .store.conftest import postgres_server  # noqa: F401 (the PostgreSQL server, for tests outside tests/store too)
+
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
 

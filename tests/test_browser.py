@@ -364,3 +364,35 @@ def test_a_reader_sees_no_library_controls_and_no_evaluation_tab(browser, deploy
         assert not remove.is_visible() and not page.get_by_role("button", name="Add to library").is_visible()
         assert page.get_by_role("tab", name="Evaluation").count() == 0
     page.close()
+
+
+def test_two_replicas_share_one_library_and_one_postgres_store(browser, tmp_path, embedder, postgres_server):
+    """Two `ragbot serve` on one index folder and one PostgreSQL database: an upload on one is answered by the other."""
+    corpus = copy_small_corpus(tmp_path / "corpus")
+    build_index(Settings(corpus_dir=corpus, index_dir=tmp_path / "index"), embedder, progress=False, log=lambda _m: None)
+    env = {"RAGBOT_CORPUS_DIR": str(corpus), "RAGBOT_INDEX_DIR": str(tmp_path / "index"), "RAGBOT_DATA_DIR": str(tmp_path / "data")}
+    env["RAGBOT_STORE_URL"] = postgres_server.new_database()
+    brief = tmp_path / "Reef survey 2026.md"
+    brief.write_text("# Reef survey\n\nThe 2026 reef survey counted 412 coral species around Palawan.\n", encoding="utf-8")
+    with running_server(env) as first, running_server(env) as second:
+        one, two = browser.new_page(viewport={"width": 1280, "height": 900}), browser.new_page(viewport={"width": 1280, "height": 900})
+        one.goto(first)
+        one.get_by_role("tab", name="Documents").click()
+        one.locator("#rb-upload input[type=file]").set_input_files(str(brief))
+        one.get_by_role("button", name="Add to library").click()
+        one.locator("#rb-library-status").get_by_text("Added Reef-survey-2026.md").wait_for(timeout=120_000)
+        one.get_by_role("tab", name="Chat").click()
+        two.goto(second)  # a page opened on the other replica after the upload offers the new brief
+        two.locator(".label-wrap", has_text="Settings").click()
+        two.get_by_text("Reef survey (").wait_for(timeout=30_000)
+        for page, rating in ((two, "👍 Helpful"), (one, "👎 Not helpful")):  # the second replica first: it never saw the upload
+            ask(page, "How many coral species did the 2026 reef survey count?")
+            assert "412" in page.locator("[data-testid='bot']").last.inner_text(), page.locator(".rb-card").first.inner_text()
+            page.get_by_text("Was this answer useful?").click()
+            page.get_by_role("button", name=rating).click()
+            page.get_by_text("Thank you: your feedback is saved.").wait_for(timeout=30_000)
+        one.close()
+        two.close()
+    proc = ragbot("feedback", "export", cwd=tmp_path, env=env)
+    rows = list(csv.DictReader(io.StringIO(proc.stdout)))
+    assert proc.returncode == 0 and sorted(r["rating"] for r in rows) == ["-1", "1"]

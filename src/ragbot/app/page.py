@@ -7,7 +7,7 @@ from typing import Any
 from ragbot.app.chat_tab import build_chat_tab
 from ragbot.app.documents_tab import build_documents_tab
 from ragbot.app.evaluation_tab import build_evaluation_tab
-from ragbot.app.live import LivePipeline
+from ragbot.app.live import LivePipeline, brief_choices
 from ragbot.app.quiz_tab import build_quiz_tab
 from ragbot.app.roles import Users, takes_request, username
 from ragbot.store import Store
@@ -45,6 +45,13 @@ def build_app(live: LivePipeline, store: Store, users: Users | None = None) -> A
                 build_evaluation_tab(live, users)
             with gr.Tab("Quiz") as quiz_tab:
                 build_quiz_tab(quiz_tab, lambda: live.pipeline, store)
+
+        def current_briefs() -> Any:
+            """The brief picker as the library is now: another replica or `ragbot index` may have changed it since start-up."""
+            pipeline = live.pipeline
+            return gr.update(choices=brief_choices(pipeline), value=list(pipeline.index.documents))
+
+        app.load(current_briefs, None, chat.briefs, api_name=False)
         if hidden:
 
             @takes_request
