@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ragbot.chunking import Passage
-from ragbot.index.npy_file import NpyFile, flat_ranges, ranges_of, write_npy
+from ragbot.index.npy_file import flat_ranges, ranges_of, write_npy
 from ragbot.terms import term_id, tokenize
 
 
@@ -41,7 +41,7 @@ class QueryTerms:
 class TermSets:
     """Sets of term ids stored flat: set i is ids[start[i]:start[i + 1]], each id once (ids from ragbot.terms.term_id)."""
 
-    ids: np.ndarray | NpyFile
+    ids: np.ndarray  # memory-mapped when read from an index
     start: np.ndarray
 
     @classmethod
