@@ -18,7 +18,7 @@ from ragbot.settings import Settings
 
 @dataclass(frozen=True)
 class Lexical:
-    """A question's keyword candidates (rows, best first) and the BM25 score of any row the store can tell."""
+    """A question's keyword candidates (rows, best first) and the BM25 score (0 at least) of any row the store can tell."""
 
     rows: np.ndarray
     known: np.ndarray | dict[int, float]  # every row's score (an array), or only the candidates' (a dict)
@@ -26,7 +26,7 @@ class Lexical:
     def scores_of(self, rows: np.ndarray) -> np.ndarray:
         """BM25 scores of these rows (0 for a row the store did not score)."""
         if isinstance(self.known, np.ndarray):
-            return self.known[rows].astype(np.float32) if len(rows) else np.zeros(0, np.float32)
+            return np.maximum(self.known[rows], 0.0).astype(np.float32) if len(rows) else np.zeros(0, np.float32)
         return np.array([self.known.get(int(r), 0.0) for r in rows], dtype=np.float32)
 
 
@@ -91,7 +91,7 @@ class FaissStore:
             masked = np.full_like(scores, -np.inf)
             masked[allowed] = scores[allowed]
             scores = masked
-        return Lexical(_top(scores, c), np.maximum(scores, 0.0))
+        return Lexical(_top(scores, c), scores)  # clamped at 0 for the candidates only, not over every passage
 
     def passage_vectors(self, rows: np.ndarray) -> np.ndarray:
         """Reconstructed from FAISS."""

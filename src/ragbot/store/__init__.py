@@ -12,6 +12,7 @@ import json
 import re
 import unicodedata
 import uuid
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
@@ -113,7 +114,7 @@ class Attempt:
         return float(sum(a["credit"] for a in self.answers))
 
 
-class Store:
+class Store(ABC):
     """The records, their checks and CSV export; a backend supplies the four SQL steps below."""
 
     def add_feedback(self, fb: Feedback) -> str:
@@ -167,21 +168,21 @@ class Store:
                              len(a.answers), json.dumps(a.answers, ensure_ascii=False), a.id])  # fmt: skip
         return len(records)
 
+    @abstractmethod
     def _insert_feedback(self, row: Row) -> None:
         """Insert one row of FEEDBACK_COLUMNS, committed."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _feedback_rows(self) -> list[Row]:
         """Every feedback row (FEEDBACK_COLUMNS) by created, then id."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _upsert_attempt(self, row: Row) -> None:
         """Insert one row of ATTEMPT_COLUMNS, or update its updated, score, finished and answers if the id is there; committed."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _attempt_rows(self, quiz_id: str | None) -> list[Row]:
         """Every attempt row (ATTEMPT_COLUMNS), or quiz_id's, by created, then id."""
-        raise NotImplementedError
 
 
 def open_store(settings: Settings) -> Store:
