@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
-import socket
-import subprocess
-import sys
-import time
 import uuid
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -19,41 +14,10 @@ from ragbot.index import Index
 from ragbot.index.store import FaissStore, SearchStore
 from ragbot.index.term_sets import QueryTerms
 from ragbot.retrieval import Retriever
+from tests.index.conftest import free_port
 from tests.test_retrieval import KNOWN
 
 ONLY = "2013-12_rsis_south-korea-defence-diplomacy-east-asia.txt"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def milvus_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Milvus Lite's gRPC server on a free loopback port: the client speaks the protocol a Milvus cluster does."""
-    pymilvus = pytest.importorskip("pymilvus", reason="pymilvus is not installed")
-    pytest.importorskip("milvus_lite", reason="milvus-lite is not installed")
-    port = _free_port()
-    command = [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(tmp_path_factory.mktemp("milvus")), "--host", "127.0.0.1"]
-    server = subprocess.Popen([*command, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    uri = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    try:
-        while True:
-            try:
-                pymilvus.MilvusClient(uri=uri, timeout=2).close()
-                break
-            except Exception:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    err = server.stderr.read().decode(errors="replace") if server.poll() is not None and server.stderr else ""
-                    pytest.skip(f"Milvus Lite's server did not start here: {err.strip().splitlines()[-1:] or 'timed out'}")
-                time.sleep(0.3)
-        yield uri
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def _milvus(index: Index, settings, uri: str):  # type: ignore[no-untyped-def]
@@ -173,13 +137,31 @@ def test_milvus_adds_and_removes_a_documents_rows(pipeline, milvus_uri):
 def test_an_unreachable_milvus_is_one_clear_line(pipeline):
     from ragbot.index.milvus import MilvusStore
 
-    settings = pipeline.settings.model_copy(update={"vector_store": "milvus", "milvus_uri": f"http://127.0.0.1:{_free_port()}"})
+    settings = pipeline.settings.model_copy(update={"vector_store": "milvus", "milvus_uri": f"http://127.0.0.1:{free_port()}"})
     with pytest.raises(RagbotError) as err:
         MilvusStore.connect(pipeline.index, settings)
     assert str(err.value).startswith("cannot reach Milvus at http://127.0.0.1:") and "\n" not in str(err.value)
     bad_path = pipeline.settings.model_copy(update={"vector_store": "milvus", "milvus_uri": "/tmp/milvus.txt"})
     with pytest.raises(RagbotError, match=r"must be http://host:port or a Milvus Lite path ending in \.db"):
         MilvusStore.connect(pipeline.index, bad_path)
+
+
+def test_refused_credentials_are_one_clear_line(pipeline, monkeypatch):
+    """Milvus Lite checks no token, so the refusal a Milvus server with authentication sends is played here."""
+    from pymilvus import MilvusException
+
+    from ragbot.index import milvus
+
+    def refuse(**_kw: object) -> None:
+        raise MilvusException(code=1800, message="auth check failure, please check username/password are correct\n")
+
+    monkeypatch.setattr(milvus, "MilvusClient", refuse)
+    settings = pipeline.settings.model_copy(update={"vector_store": "milvus", "milvus_uri": "http://root:s3cret@127.0.0.1:19530"})
+    with pytest.raises(RagbotError) as err:
+        milvus.MilvusStore.connect(pipeline.index, settings)
+    line = str(err.value)
+    assert line.startswith("Milvus at http://root:***@127.0.0.1:19530 refused the credentials") and "s3cret" not in line
+    assert "RAGBOT_MILVUS_TOKEN" in line and "\n" not in line
 
 
 @pytest.mark.parametrize("where", ["server", "lite path"])
@@ -198,5 +180,5 @@ def test_ragbot_index_and_ask_on_milvus(where, milvus_uri, tmp_path_factory):
     asked = ragbot("ask", "--json", QUESTION, cwd=root, env=env)
     assert asked.returncode == 0, asked.stderr
     assert "90 per cent" in json.loads(asked.stdout)["answer"]
-    down = {**env, "RAGBOT_MILVUS_URI": f"http://127.0.0.1:{_free_port()}"}
+    down = {**env, "RAGBOT_MILVUS_URI": f"http://127.0.0.1:{free_port()}"}
     assert_one_line_error(ragbot("ask", QUESTION, cwd=root, env=down), "cannot reach Milvus at http://127.0.0.1:")

@@ -14,14 +14,18 @@ import hashlib
 import json
 import logging
 import os
+import re
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from pymilvus import DataType, Function, FunctionType, MilvusClient
+from pymilvus import DataType, Function, FunctionType, MilvusClient, MilvusException
 
 from ragbot.errors import RagbotError
-from ragbot.index import Index, log_stderr
+from ragbot.index import Index, _build_lock, load_index, log_stderr, read_manifest
 from ragbot.index.store import Lexical, Sentences
 from ragbot.index.term_sets import QueryTerms
 from ragbot.settings import Settings
@@ -42,6 +46,40 @@ def milvus_uri(settings: Settings) -> str:
     return uri
 
 
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """pymilvus logs every failed call with a traceback on stderr; ragbot says what failed in one line of its own."""
+    logger = logging.getLogger("pymilvus")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception's message on one line, any password in it hidden."""
+    text = str(getattr(exc, "message", "")) or str(exc) or type(exc).__name__
+    return hide_password(" ".join(text.split()))[:300]
+
+
+_REFUSED = re.compile(r"(?i)auth|password|credential|token|unauthenticated|permission|privilege")
+
+
+def connect_client(settings: Settings) -> MilvusClient:
+    """A client for milvus_uri (token from RAGBOT_MILVUS_TOKEN); a server that is down or refuses the token is one clear line."""
+    uri = milvus_uri(settings)
+    try:
+        with _quiet():
+            return MilvusClient(uri=uri, token=os.environ.get(TOKEN_ENV, ""), timeout=10)
+    except Exception as exc:
+        reason = _reason(exc)
+        if _REFUSED.search(reason) or getattr(exc, "code", None) == 1800:
+            raise RagbotError(f"Milvus at {hide_password(uri)} refused the credentials (milvus_uri, {TOKEN_ENV}): {reason}") from None
+        raise RagbotError(f"cannot reach Milvus at {hide_password(uri)}: {reason}") from None
+
+
 class MilvusStore:
     """Candidates from Milvus' dense and BM25 searches (with doc_id filters); vectors and term ids queried by row."""
 
@@ -53,15 +91,25 @@ class MilvusStore:
     @classmethod
     def connect(cls, index: Index, settings: Settings, prefix: str = "ragbot", log: Any = log_stderr) -> MilvusStore:
         """Connect (one clear line if the server cannot be reached) and bring the collections up to date with the index."""
-        uri = milvus_uri(settings)
-        try:
-            client = MilvusClient(uri=uri, token=os.environ.get(TOKEN_ENV, ""), timeout=10)
-        except Exception as exc:
-            reason = (str(getattr(exc, "message", "")) or str(exc) or type(exc).__name__).splitlines()[0]
-            raise RagbotError(f"cannot reach Milvus at {hide_password(uri)}: {hide_password(reason)}") from None
-        store = cls(client, index, settings, prefix)
-        store.sync(log)
+        store = cls(connect_client(settings), index, settings, prefix)
+        store.checked_sync(log)
         return store
+
+    def checked_sync(self, log: Any = log_stderr) -> tuple[list[str], list[str]]:
+        """sync, with a failure Milvus reports (a missing database, a refused write) as one line."""
+        try:
+            with _quiet():
+                return self.sync(log)
+        except MilvusException as exc:
+            raise RagbotError(f"Milvus at {hide_password(milvus_uri(self.settings))} failed: {_reason(exc)}") from None
+
+    def held(self) -> tuple[int, int]:
+        """How many passages and sentences the collections hold (Milvus' own count)."""
+        counts = []
+        for name in (self.passages, self.sentences_):
+            found = self.client.query(name, filter="", output_fields=["count(*)"])
+            counts.append(int(found[0]["count(*)"]) if found else 0)
+        return counts[0], counts[1]
 
     # --- writing ------------------------------------------------------------------------------------
 
@@ -252,3 +300,51 @@ def _cover(ids: list[int], terms: QueryTerms) -> float:
 def _strings(values: list[str] | set[str]) -> str:
     """A Milvus list literal of strings (JSON's escapes are Milvus' too)."""
     return "[" + ", ".join(json.dumps(v) for v in values) + "]"
+
+
+@dataclass(frozen=True)
+class Migration:
+    """What ``ragbot index --to milvus`` did: the briefs it wrote and removed, and what Milvus holds after it."""
+
+    uri: str  # password hidden
+    written: list[str]
+    removed: list[str]
+    passages: int  # written
+    sentences: int  # written
+    briefs_held: int
+    passages_held: int
+    sentences_held: int
+    seconds: float
+
+
+def migrate(settings: Settings, prefix: str = "ragbot") -> Migration:
+    """Write the local index as built into Milvus (nothing re-embedded, nothing in index_dir changed); fails if the copies differ."""
+    directory = settings.index_dir
+    if read_manifest(directory) is None:
+        raise RagbotError(f"no index in {directory}/; build it with `ragbot index`, then move it with `ragbot index --to milvus`")
+    start = time.perf_counter()
+    with _build_lock(directory):  # a build switching the index mid-copy, or writing Milvus too, waits for this one
+        index = load_index(directory)
+        store = MilvusStore(connect_client(settings), index, settings, prefix)
+        written, stale = store.checked_sync(log=lambda _m: None)
+        with _quiet():
+            passages, sentences = store.held()
+    rows = index.document_rows
+    briefs = sum(1 for r in rows.values() if len(r))
+    if (passages, sentences) != (len(index.passages), len(index.sentence_vectors)):
+        raise RagbotError(
+            f"Milvus at {hide_password(milvus_uri(settings))} holds {passages} passages and {sentences} sentences, the index "
+            f"{len(index.passages)} and {len(index.sentence_vectors)}: another writer? run `ragbot index --to milvus` again"
+        )
+    start_of = index.sentence_start
+    return Migration(
+        hide_password(milvus_uri(settings)),
+        written,
+        sorted(set(stale) - set(written)),
+        sum(len(rows[d]) for d in written),
+        sum(int(start_of[rows[d].stop] - start_of[rows[d].start]) for d in written),
+        briefs,
+        passages,
+        sentences,
+        time.perf_counter() - start,
+    )
