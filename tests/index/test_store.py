@@ -134,6 +134,100 @@ def test_milvus_adds_and_removes_a_documents_rows(pipeline, milvus_uri):
     assert second.sync(log=lambda _m: None) == ([], [])  # in step: nothing rewritten
 
 
+class Crash(Exception):
+    """A writer stopped at this point (killed, or the server gone)."""
+
+
+def _whole(store, index: Index) -> None:  # type: ignore[no-untyped-def]
+    """Milvus holds exactly the index: one current record per brief, every passage and sentence once, none else."""
+    rows = {d: r for d, r in index.document_rows.items() if len(r)}
+    assert store.records() == {d: store._signature(d, r) for d, r in rows.items()}
+    assert store.held() == (len(rows), len(index.passages), len(index.sentence_vectors))
+    got = store.client.query(store.passages, filter="row >= 0", output_fields=["row", "doc_id"], limit=16384)
+    assert sorted((r["row"], r["doc_id"]) for r in got) == [(i, p.doc_id) for i, p in enumerate(index.passages)]
+
+
+@pytest.mark.parametrize("stop", ["before its record", "between its passages and sentences"])
+def test_a_write_stopped_midway_is_repaired_by_the_next_sync(stop, pipeline, milvus_uri, monkeypatch):
+    """A writer stopped inside a brief: the next start rewrites that brief and the ones not reached, and nothing else."""
+    from ragbot.index.milvus import MilvusStore
+
+    index, settings = pipeline.index, pipeline.settings
+    docs = sorted(d for d, r in index.document_rows.items() if len(r))
+    victim = docs[1]
+    store = MilvusStore(_milvus(index, settings, milvus_uri).client, index, settings, f"t{uuid.uuid4().hex[:8]}")
+    record, insert = store._record, store.client.insert
+
+    def record_but_the_victims(doc_id: str, rows: range, signature: str) -> None:
+        if doc_id == victim:
+            raise Crash
+        record(doc_id, rows, signature)
+
+    def insert_but_the_victims_sentences(name: str, items: list[dict]) -> object:
+        if name == store.sentences_ and items[0]["doc_id"] == victim:
+            raise Crash
+        return insert(name, items)
+
+    if stop == "before its record":
+        monkeypatch.setattr(store, "_record", record_but_the_victims)
+    else:
+        monkeypatch.setattr(store.client, "insert", insert_but_the_victims_sentences)
+    with pytest.raises(Crash):
+        store.sync(log=lambda _m: None)
+    monkeypatch.undo()
+    left = store.records()
+    assert left[docs[0]] == store._signature(docs[0], index.document_rows[docs[0]]) and left[victim] == ""  # marked unfinished
+    again = MilvusStore(store.client, index, settings, store.prefix)
+    assert again.sync(log=lambda _m: None) == (docs[1:], docs[1:])  # the victim and those after it, all marked before any write
+    _whole(again, index)
+    assert again.sync(log=lambda _m: None) == ([], [])
+
+
+def test_a_removal_stopped_midway_is_finished_by_the_next_sync(pipeline, milvus_uri, monkeypatch):
+    """A removed brief's rows go before its record: stopped between the two, the record is left and the next start removes it."""
+    from ragbot.index.milvus import MilvusStore
+
+    index, settings = pipeline.index, pipeline.settings
+    victim = sorted(index.document_rows)[1]
+    rows = [i for d in sorted(index.document_rows) if d != victim for i in index.document_rows[d]]
+    sentences = np.vstack([index.sentences_of(i) for i in rows])
+    smaller = Index.from_arrays({}, [index.passages[i] for i in rows], index.passage_vectors()[rows], sentences, settings)
+    full = _milvus(index, settings, milvus_uri)
+    store = MilvusStore(full.client, smaller, settings, full.prefix)
+    delete = store.client.delete
+
+    def delete_but_records(name: str, filter: str) -> object:
+        if name == store.documents:
+            raise Crash
+        return delete(name, filter=filter)
+
+    monkeypatch.setattr(store.client, "delete", delete_but_records)
+    with pytest.raises(Crash):
+        store.sync(log=lambda _m: None)
+    monkeypatch.undo()
+    assert victim in store.records()
+    again = MilvusStore(store.client, smaller, settings, store.prefix)
+    written, deleted = again.sync(log=lambda _m: None)
+    assert victim in deleted and victim not in written
+    _whole(again, smaller)
+    assert again.sync(log=lambda _m: None) == ([], [])
+
+
+def test_collections_from_before_the_documents_records_are_rewritten(pipeline, milvus_uri):
+    """An earlier ragbot wrote passages and sentences but no documents records: every brief is written again, once."""
+    from ragbot.index.milvus import MilvusStore
+
+    index, settings = pipeline.index, pipeline.settings
+    old = _milvus(index, settings, milvus_uri)
+    old.client.drop_collection(old.documents)
+    said: list[str] = []
+    store = MilvusStore(old.client, index, settings, old.prefix)
+    written, _ = store.sync(log=said.append)
+    assert written == sorted(d for d, r in index.document_rows.items() if len(r))
+    assert said[0] == "milvus: collections written by an earlier ragbot (no documents records): every document is written again"
+    _whole(store, index)
+
+
 def test_an_unreachable_milvus_is_one_clear_line(pipeline):
     from ragbot.index.milvus import MilvusStore
 
