@@ -44,10 +44,18 @@ def _parser() -> argparse.ArgumentParser:
         "index",
         parents=[with_index],
         help="build or refresh the index from the corpus folder",
-        description="Embed the corpus into index/; only changed files are re-embedded.",
+        description="Embed the corpus into index/; only changed files are re-embedded. --to milvus copies the index as built into Milvus.",
     )
     s.add_argument("--corpus", type=Path, help="folder of .txt/.md briefs (default: corpus/)")
     s.add_argument("--rebuild", action="store_true", help="re-embed everything, ignoring the existing index")
+    s.add_argument(
+        "--to",
+        choices=["milvus"],
+        help="copy the index as built into Milvus (no re-embedding, the index folder unchanged); saves no setting",
+    )
+    s.add_argument(
+        "--milvus-uri", metavar="URI", help="with --to milvus: http://host:19530 or a Milvus Lite .db path (default: milvus_uri setting)"
+    )
 
     s = sub.add_parser(
         "ask",
@@ -165,12 +173,22 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
+def _usage(command: str, message: str) -> NoReturn:
+    """A mistake in a command's options found after parsing: one line and exit code 2, as argparse's own."""
+    print(f"ragbot {command}: error: {message} (see `ragbot {command} --help`)", file=sys.stderr)
+    raise SystemExit(EXIT_USAGE)
+
+
 def cmd_index(args: argparse.Namespace) -> int:
     from ragbot.corpus import corpus_state
     from ragbot.index import build_index, diff_corpus, load_index, read_manifest, remove_leftovers
     from ragbot.index.store import open_store
     from ragbot.models import embedder_for
 
+    if args.milvus_uri is not None and not args.to:
+        _usage("index", "--milvus-uri goes with --to milvus (to search Milvus, set vector_store and milvus_uri)")
+    if args.to:
+        return _index_to_milvus(args)
     settings = _settings(args)
     state = corpus_state(settings.corpus_dir)  # fails on a missing or empty folder before loading the model
     if not args.rebuild and not diff_corpus(read_manifest(settings.index_dir), state, settings).stale:
@@ -182,6 +200,42 @@ def cmd_index(args: argparse.Namespace) -> int:
     embedder = embedder_for(settings)
     index, _ = build_index(settings, embedder, rebuild=args.rebuild, progress=_show_progress())
     open_store(index, settings)  # vector_store milvus: the changed documents' rows written to (or deleted from) Milvus
+    return 0
+
+
+def _index_to_milvus(args: argparse.Namespace) -> int:
+    """`ragbot index --to milvus`: the local index, as built, written into Milvus; what was written and what to set."""
+    from ragbot.index.milvus import migrate, milvus_uri
+    from ragbot.store import hide_password
+
+    if args.rebuild or args.corpus:
+        _usage("index", "--to milvus copies the index as built, without reading the corpus: run `ragbot index` first, then --to milvus")
+    configured = _settings(args)
+    settings = configured
+    if args.milvus_uri is not None:
+        settings = configured.model_copy(update={"milvus_uri": args.milvus_uri})
+        try:
+            milvus_uri(settings)
+        except RagbotError as exc:
+            _usage("index", f"--milvus-uri: {exc}")
+    done = migrate(settings)
+    folder = f"{settings.index_dir}/"
+    if done.written or done.removed:
+        removed = f"; removed {len(done.removed)} briefs no longer in the index" if done.removed else ""
+        print(f"wrote {len(done.written)} briefs ({done.passages} passages, {done.sentences} sentences) from {folder} into Milvus at "
+              f"{done.uri} in {done.seconds:.1f} s, without re-embedding{removed}; {folder} is unchanged", file=sys.stderr)  # fmt: skip
+    else:
+        print(f"Milvus at {done.uri} already held the index in {folder}: nothing written", file=sys.stderr)
+    print(f"Milvus now holds the whole index: {done.briefs_held} briefs, {done.passages_held} passages, {done.sentences_held} sentences",
+          file=sys.stderr)  # fmt: skip
+    if configured.vector_store == "milvus" and configured.milvus_uri == settings.milvus_uri:
+        print("vector_store is already milvus at this milvus_uri: ragbot answers from Milvus", file=sys.stderr)
+    else:
+        uri = hide_password(settings.milvus_uri)
+        where = f' and milvus_uri = "{uri}"' if uri else ""
+        env = f" RAGBOT_MILVUS_URI={uri}" if uri else ""
+        print(f'no setting was changed: to answer from Milvus, set vector_store = "milvus"{where} in ragbot.toml '
+              f"(or RAGBOT_VECTOR_STORE=milvus{env})", file=sys.stderr)  # fmt: skip
     return 0
 
 

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
-import socket
-import subprocess
-import sys
-import time
 import uuid
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -19,41 +14,10 @@ from ragbot.index import Index
 from ragbot.index.store import FaissStore, SearchStore
 from ragbot.index.term_sets import QueryTerms
 from ragbot.retrieval import Retriever
+from tests.index.conftest import free_port
 from tests.test_retrieval import KNOWN
 
 ONLY = "2013-12_rsis_south-korea-defence-diplomacy-east-asia.txt"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def milvus_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Milvus Lite's gRPC server on a free loopback port: the client speaks the protocol a Milvus cluster does."""
-    pymilvus = pytest.importorskip("pymilvus", reason="pymilvus is not installed")
-    pytest.importorskip("milvus_lite", reason="milvus-lite is not installed")
-    port = _free_port()
-    command = [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(tmp_path_factory.mktemp("milvus")), "--host", "127.0.0.1"]
-    server = subprocess.Popen([*command, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    uri = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    try:
-        while True:
-            try:
-                pymilvus.MilvusClient(uri=uri, timeout=2).close()
-                break
-            except Exception:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    err = server.stderr.read().decode(errors="replace") if server.poll() is not None and server.stderr else ""
-                    pytest.skip(f"Milvus Lite's server did not start here: {err.strip().splitlines()[-1:] or 'timed out'}")
-                time.sleep(0.3)
-        yield uri
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def _milvus(index: Index, settings, uri: str):  # type: ignore[no-untyped-def]
@@ -170,16 +134,128 @@ def test_milvus_adds_and_removes_a_documents_rows(pipeline, milvus_uri):
     assert second.sync(log=lambda _m: None) == ([], [])  # in step: nothing rewritten
 
 
+class Crash(Exception):
+    """A writer stopped at this point (killed, or the server gone)."""
+
+
+def _whole(store, index: Index) -> None:  # type: ignore[no-untyped-def]
+    """Milvus holds exactly the index: one current record per brief, every passage and sentence once, none else."""
+    rows = {d: r for d, r in index.document_rows.items() if len(r)}
+    assert store.records() == {d: store._signature(d, r) for d, r in rows.items()}
+    assert store.held() == (len(rows), len(index.passages), len(index.sentence_vectors))
+    got = store.client.query(store.passages, filter="row >= 0", output_fields=["row", "doc_id"], limit=16384)
+    assert sorted((r["row"], r["doc_id"]) for r in got) == [(i, p.doc_id) for i, p in enumerate(index.passages)]
+
+
+@pytest.mark.parametrize("stop", ["before its record", "between its passages and sentences"])
+def test_a_write_stopped_midway_is_repaired_by_the_next_sync(stop, pipeline, milvus_uri, monkeypatch):
+    """A writer stopped inside a brief: the next start rewrites that brief and the ones not reached, and nothing else."""
+    from ragbot.index.milvus import MilvusStore
+
+    index, settings = pipeline.index, pipeline.settings
+    docs = sorted(d for d, r in index.document_rows.items() if len(r))
+    victim = docs[1]
+    store = MilvusStore(_milvus(index, settings, milvus_uri).client, index, settings, f"t{uuid.uuid4().hex[:8]}")
+    record, insert = store._record, store.client.insert
+
+    def record_but_the_victims(doc_id: str, rows: range, signature: str) -> None:
+        if doc_id == victim:
+            raise Crash
+        record(doc_id, rows, signature)
+
+    def insert_but_the_victims_sentences(name: str, items: list[dict]) -> object:
+        if name == store.sentences_ and items[0]["doc_id"] == victim:
+            raise Crash
+        return insert(name, items)
+
+    if stop == "before its record":
+        monkeypatch.setattr(store, "_record", record_but_the_victims)
+    else:
+        monkeypatch.setattr(store.client, "insert", insert_but_the_victims_sentences)
+    with pytest.raises(Crash):
+        store.sync(log=lambda _m: None)
+    monkeypatch.undo()
+    left = store.records()
+    assert left[docs[0]] == store._signature(docs[0], index.document_rows[docs[0]]) and left[victim] == ""  # marked unfinished
+    again = MilvusStore(store.client, index, settings, store.prefix)
+    assert again.sync(log=lambda _m: None) == (docs[1:], docs[1:])  # the victim and those after it, all marked before any write
+    _whole(again, index)
+    assert again.sync(log=lambda _m: None) == ([], [])
+
+
+def test_a_removal_stopped_midway_is_finished_by_the_next_sync(pipeline, milvus_uri, monkeypatch):
+    """A removed brief's rows go before its record: stopped between the two, the record is left and the next start removes it."""
+    from ragbot.index.milvus import MilvusStore
+
+    index, settings = pipeline.index, pipeline.settings
+    victim = sorted(index.document_rows)[1]
+    rows = [i for d in sorted(index.document_rows) if d != victim for i in index.document_rows[d]]
+    sentences = np.vstack([index.sentences_of(i) for i in rows])
+    smaller = Index.from_arrays({}, [index.passages[i] for i in rows], index.passage_vectors()[rows], sentences, settings)
+    full = _milvus(index, settings, milvus_uri)
+    store = MilvusStore(full.client, smaller, settings, full.prefix)
+    delete = store.client.delete
+
+    def delete_but_records(name: str, filter: str) -> object:
+        if name == store.documents:
+            raise Crash
+        return delete(name, filter=filter)
+
+    monkeypatch.setattr(store.client, "delete", delete_but_records)
+    with pytest.raises(Crash):
+        store.sync(log=lambda _m: None)
+    monkeypatch.undo()
+    assert victim in store.records()
+    again = MilvusStore(store.client, smaller, settings, store.prefix)
+    written, deleted = again.sync(log=lambda _m: None)
+    assert victim in deleted and victim not in written
+    _whole(again, smaller)
+    assert again.sync(log=lambda _m: None) == ([], [])
+
+
+def test_collections_from_before_the_documents_records_are_rewritten(pipeline, milvus_uri):
+    """An earlier ragbot wrote passages and sentences but no documents records: every brief is written again, once."""
+    from ragbot.index.milvus import MilvusStore
+
+    index, settings = pipeline.index, pipeline.settings
+    old = _milvus(index, settings, milvus_uri)
+    old.client.drop_collection(old.documents)
+    said: list[str] = []
+    store = MilvusStore(old.client, index, settings, old.prefix)
+    written, _ = store.sync(log=said.append)
+    assert written == sorted(d for d, r in index.document_rows.items() if len(r))
+    assert said[0] == "milvus: collections written by an earlier ragbot (no documents records): every document is written again"
+    _whole(store, index)
+
+
 def test_an_unreachable_milvus_is_one_clear_line(pipeline):
     from ragbot.index.milvus import MilvusStore
 
-    settings = pipeline.settings.model_copy(update={"vector_store": "milvus", "milvus_uri": f"http://127.0.0.1:{_free_port()}"})
+    settings = pipeline.settings.model_copy(update={"vector_store": "milvus", "milvus_uri": f"http://127.0.0.1:{free_port()}"})
     with pytest.raises(RagbotError) as err:
         MilvusStore.connect(pipeline.index, settings)
     assert str(err.value).startswith("cannot reach Milvus at http://127.0.0.1:") and "\n" not in str(err.value)
     bad_path = pipeline.settings.model_copy(update={"vector_store": "milvus", "milvus_uri": "/tmp/milvus.txt"})
     with pytest.raises(RagbotError, match=r"must be http://host:port or a Milvus Lite path ending in \.db"):
         MilvusStore.connect(pipeline.index, bad_path)
+
+
+def test_refused_credentials_are_one_clear_line(pipeline, monkeypatch):
+    """Milvus Lite checks no token, so the refusal a Milvus server with authentication sends is played here."""
+    from pymilvus import MilvusException
+
+    from ragbot.index import milvus
+
+    def refuse(**_kw: object) -> None:
+        raise MilvusException(code=1800, message="auth check failure, please check username/password are correct\n")
+
+    monkeypatch.setattr(milvus, "MilvusClient", refuse)
+    settings = pipeline.settings.model_copy(update={"vector_store": "milvus", "milvus_uri": "http://root:s3cret@127.0.0.1:19530"})
+    with pytest.raises(RagbotError) as err:
+        milvus.MilvusStore.connect(pipeline.index, settings)
+    line = str(err.value)
+    assert line.startswith("Milvus at http://root:***@127.0.0.1:19530 refused the credentials") and "s3cret" not in line
+    assert "RAGBOT_MILVUS_TOKEN" in line and "\n" not in line
 
 
 @pytest.mark.parametrize("where", ["server", "lite path"])
@@ -198,5 +274,5 @@ def test_ragbot_index_and_ask_on_milvus(where, milvus_uri, tmp_path_factory):
     asked = ragbot("ask", "--json", QUESTION, cwd=root, env=env)
     assert asked.returncode == 0, asked.stderr
     assert "90 per cent" in json.loads(asked.stdout)["answer"]
-    down = {**env, "RAGBOT_MILVUS_URI": f"http://127.0.0.1:{_free_port()}"}
+    down = {**env, "RAGBOT_MILVUS_URI": f"http://127.0.0.1:{free_port()}"}
     assert_one_line_error(ragbot("ask", QUESTION, cwd=root, env=down), "cannot reach Milvus at http://127.0.0.1:")

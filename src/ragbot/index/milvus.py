@@ -1,11 +1,19 @@
 """The SearchStore in Milvus: dense and BM25 full-text search by Milvus itself, sentence vectors and term ids fetched by row.
 
-Two collections, ``<prefix>_passages`` (primary key the passage's row; its document, the text BM25
-reads with a Milvus BM25 function filling a sparse field, its vector and term ids) and
-``<prefix>_sentences`` (each sentence's vector and term ids, keyed row * 4096 + position). The
-local index stays the record of passages and documents (the answer engines, the viewer and
-quizzes read passages by row from it); Milvus is brought up to date with it document by
-document: a document whose rows, text or embedding changed is deleted and written again.
+Three collections: ``<prefix>_passages`` (primary key the passage's row; its document, the text
+BM25 reads with a Milvus BM25 function filling a sparse field, its vector and term ids),
+``<prefix>_sentences`` (each sentence's vector and term ids, keyed row * 4096 + position) and
+``<prefix>_documents`` (one record per document: its signature and row counts). The local index
+stays the record of passages and documents (the answer engines, the viewer and quizzes read
+passages by row from it); Milvus is brought up to date with it document by document, and a start
+reads one documents record per brief, not every passage: a document whose record is missing or
+differs from the index (rows, text or embedding changed) is deleted by doc_id and written again.
+
+A document's record is what says its rows are whole, so it is written last: before its rows are
+deleted the record is marked as being written (an empty signature), and only after every passage
+and sentence is in does it get the document's signature; a removed document's rows go before its
+record. Whenever a writer stops, each document is either current or has a record that differs,
+and the next sync rewrites or removes it.
 """
 
 from __future__ import annotations
@@ -14,14 +22,18 @@ import hashlib
 import json
 import logging
 import os
+import re
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from pymilvus import DataType, Function, FunctionType, MilvusClient
+from pymilvus import DataType, Function, FunctionType, MilvusClient, MilvusException
 
 from ragbot.errors import RagbotError
-from ragbot.index import Index, log_stderr
+from ragbot.index import Index, _build_lock, load_index, log_stderr, read_manifest
 from ragbot.index.store import Lexical, Sentences
 from ragbot.index.term_sets import QueryTerms
 from ragbot.settings import Settings
@@ -32,6 +44,7 @@ SENTENCE_KEY = 4096  # a sentence's key: its passage's row * SENTENCE_KEY + its 
 _MAX_TERMS = 4096
 _BATCH = 256
 _QUERY_ROWS = 1000  # passages per fetch (Milvus returns at most 16384 entities a query)
+_WRITING = ""  # a documents record's signature while the document's rows are being written or deleted
 
 
 def milvus_uri(settings: Settings) -> str:
@@ -42,49 +55,119 @@ def milvus_uri(settings: Settings) -> str:
     return uri
 
 
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """pymilvus logs every failed call with a traceback on stderr; ragbot says what failed in one line of its own."""
+    logger = logging.getLogger("pymilvus")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception's message on one line, any password in it hidden."""
+    text = str(getattr(exc, "message", "")) or str(exc) or type(exc).__name__
+    return hide_password(" ".join(text.split()))[:300]
+
+
+_REFUSED = re.compile(r"(?i)auth|password|credential|token|unauthenticated|permission|privilege")
+
+
+def connect_client(settings: Settings) -> MilvusClient:
+    """A client for milvus_uri (token from RAGBOT_MILVUS_TOKEN); a server that is down or refuses the token is one clear line."""
+    uri = milvus_uri(settings)
+    try:
+        with _quiet():
+            return MilvusClient(uri=uri, token=os.environ.get(TOKEN_ENV, ""), timeout=10)
+    except Exception as exc:
+        reason = _reason(exc)
+        if _REFUSED.search(reason) or getattr(exc, "code", None) == 1800:
+            raise RagbotError(f"Milvus at {hide_password(uri)} refused the credentials (milvus_uri, {TOKEN_ENV}): {reason}") from None
+        raise RagbotError(f"cannot reach Milvus at {hide_password(uri)}: {reason}") from None
+
+
 class MilvusStore:
     """Candidates from Milvus' dense and BM25 searches (with doc_id filters); vectors and term ids queried by row."""
 
     def __init__(self, client: MilvusClient, index: Index, settings: Settings, prefix: str = "ragbot") -> None:
         self.client, self.index, self.settings, self.prefix = client, index, settings, prefix
-        self.passages, self.sentences_ = f"{prefix}_passages", f"{prefix}_sentences"
+        self.passages, self.sentences_, self.documents = f"{prefix}_passages", f"{prefix}_sentences", f"{prefix}_documents"
         self.dim = int(index.vectors.d)
 
     @classmethod
     def connect(cls, index: Index, settings: Settings, prefix: str = "ragbot", log: Any = log_stderr) -> MilvusStore:
         """Connect (one clear line if the server cannot be reached) and bring the collections up to date with the index."""
-        uri = milvus_uri(settings)
-        try:
-            client = MilvusClient(uri=uri, token=os.environ.get(TOKEN_ENV, ""), timeout=10)
-        except Exception as exc:
-            reason = (str(getattr(exc, "message", "")) or str(exc) or type(exc).__name__).splitlines()[0]
-            raise RagbotError(f"cannot reach Milvus at {hide_password(uri)}: {hide_password(reason)}") from None
-        store = cls(client, index, settings, prefix)
-        store.sync(log)
+        store = cls(connect_client(settings), index, settings, prefix)
+        store.checked_sync(log)
         return store
+
+    def checked_sync(self, log: Any = log_stderr) -> tuple[list[str], list[str]]:
+        """sync, with a failure Milvus reports (a missing database, a refused write) as one line."""
+        try:
+            with _quiet():
+                return self.sync(log)
+        except MilvusException as exc:
+            raise RagbotError(f"Milvus at {hide_password(milvus_uri(self.settings))} failed: {_reason(exc)}") from None
+
+    def held(self) -> tuple[int, int, int]:
+        """How many documents records, passages and sentences the collections hold (Milvus' own count)."""
+        counts = []
+        for name in (self.documents, self.passages, self.sentences_):
+            found = self.client.query(name, filter="", output_fields=["count(*)"])
+            counts.append(int(found[0]["count(*)"]) if found else 0)
+        return counts[0], counts[1], counts[2]
 
     # --- writing ------------------------------------------------------------------------------------
 
     def sync(self, log: Any = log_stderr) -> tuple[list[str], list[str]]:
-        """Delete documents whose rows or contents changed (or that left the index), write the missing ones: (written, deleted)."""
-        self._create()
-        expected = {doc_id: self._signature(doc_id, rows) for doc_id, rows in self.index.document_rows.items() if len(rows)}
-        present: dict[str, set[str]] = {}
-        counts: dict[str, int] = {}
-        for batch in self._scan(self.passages, ["doc_id", "sig"]):
-            for rec in batch:
-                present.setdefault(rec["doc_id"], set()).add(rec["sig"])
-                counts[rec["doc_id"]] = counts.get(rec["doc_id"], 0) + 1
+        """Rewrite the documents whose record is missing or differs, delete those that left the index: (written, deleted)."""
+        self._create(log)
         rows_of = self.index.document_rows
-        stale = sorted(d for d, sigs in present.items() if sigs != {expected.get(d)} or counts[d] != len(rows_of.get(d, ())))
-        if stale:
-            self.remove(stale)
-        missing = sorted(d for d in expected if d not in present or d in stale)
+        expected = {doc_id: self._signature(doc_id, rows) for doc_id, rows in rows_of.items() if len(rows)}
+        records = self.records()
+        stale = sorted(d for d, sig in records.items() if sig != expected.get(d))
+        missing = sorted(d for d in expected if records.get(d) != expected[d])
+        # Every old row goes before any new one is written: rows move when documents come and go, and a
+        # row written under a number another document still held would be deleted with that document.
+        gone = sorted(set(stale) - set(missing))
+        self._mark(missing, rows_of)
+        self.remove(gone)
+        self._delete_rows(missing)
         for doc_id in missing:
             self.add(rows_of[doc_id], expected[doc_id])
+            self._record(doc_id, rows_of[doc_id], expected[doc_id])  # last: the document is whole
         if stale or missing:
-            log(f"milvus: {len(missing)} documents written, {len(set(stale) - set(missing))} removed")
+            log(f"milvus: {len(missing)} documents written, {len(gone)} removed")
         return missing, stale
+
+    def records(self) -> dict[str, str]:
+        """Each document's signature as its documents record holds it (empty: being written)."""
+        return {r["doc_id"]: r["sig"] for batch in self._scan(self.documents, ["doc_id", "sig"], "key >= 0") for r in batch}
+
+    def _mark(self, docs: list[str], rows_of: dict[str, range]) -> None:
+        """Records saying these documents are being written, before any of their rows is touched."""
+        for k in range(0, len(docs), _BATCH):
+            self.client.upsert(self.documents, [self._entry(d, rows_of[d], _WRITING) for d in docs[k : k + _BATCH]])
+
+    def _record(self, doc_id: str, rows: range, signature: str) -> None:
+        """The record saying this document's passages and sentences are all in Milvus."""
+        self.client.upsert(self.documents, [self._entry(doc_id, rows, signature)])
+
+    def _entry(self, doc_id: str, rows: range, signature: str) -> dict[str, Any]:
+        """A documents record: the document's key, doc_id, signature and counts."""
+        start = self.index.sentence_start
+        sentences = int(start[rows.stop] - start[rows.start])
+        return {
+            "key": _doc_key(doc_id),
+            "doc_id": doc_id,
+            "sig": signature,
+            "passages": len(rows),
+            "sentences": sentences,
+            "unit": [1.0, 0.0],
+        }
 
     def add(self, rows: range, signature: str) -> None:
         """Write a document's passages (rows of the local index) and their sentences."""
@@ -119,10 +202,17 @@ class MilvusStore:
                 self.client.insert(name, items[k : k + _BATCH])
 
     def remove(self, docs: list[str]) -> None:
-        """Delete these documents' passages and sentences."""
-        expr = f"doc_id in {_strings(docs)}"
-        for name in (self.passages, self.sentences_):
-            self.client.delete(name, filter=expr)
+        """Delete these documents' passages and sentences, then their records (a record outlives its rows, never the reverse)."""
+        if docs:
+            self._delete_rows(docs)
+            self.client.delete(self.documents, filter=f"doc_id in {_strings(docs)}")
+
+    def _delete_rows(self, docs: list[str]) -> None:
+        """Delete these documents' passages and sentences by doc_id."""
+        for k in range(0, len(docs), _BATCH):
+            expr = f"doc_id in {_strings(docs[k : k + _BATCH])}"
+            for name in (self.passages, self.sentences_):
+                self.client.delete(name, filter=expr)
 
     def _signature(self, doc_id: str, rows: range) -> str:
         """What a document's records must carry to be current: its rows, its checksum and what made its vectors."""
@@ -131,11 +221,21 @@ class MilvusStore:
         made = hashlib.sha256(f"{entry.get('sha256')}|{entry.get('meta_sha256')}|{chunking}".encode()).hexdigest()[:32]
         return f"{rows.start}:{rows.stop}:{made}"
 
-    def _create(self) -> None:
-        """Create both collections if missing (or again, if their vectors have another dimension)."""
-        for name in (self.passages, self.sentences_):
-            if self.client.has_collection(name) and self._dim_of(name) != self.dim:
-                self.client.drop_collection(name)
+    def _create(self, log: Any = log_stderr) -> None:
+        """Create the three collections if missing; all three again if they are not whole together or hold another dimension."""
+        have = {name for name in (self.passages, self.sentences_, self.documents) if self.client.has_collection(name)}
+        why = ""
+        if have and self.documents not in have:
+            why = "collections written by an earlier ragbot (no documents records)"
+        elif have and have != {self.passages, self.sentences_, self.documents}:
+            why = f"collection {', '.join(sorted({self.passages, self.sentences_} - have))} missing"
+        elif have and any(self._dim_of(name) != self.dim for name in (self.passages, self.sentences_)):
+            why = "vectors of another dimension"
+        if why:
+            log(f"milvus: {why}: every document is written again")
+            for name in (self.documents, self.passages, self.sentences_):  # the records first: without them, nothing is current
+                if name in have:
+                    self.client.drop_collection(name)
         if not self.client.has_collection(self.passages):
             schema = self.client.create_schema(auto_id=False)
             schema.add_field("row", DataType.INT64, is_primary=True)
@@ -163,7 +263,18 @@ class MilvusStore:
             params = self.client.prepare_index_params()
             params.add_index(field_name="vector", index_type="FLAT", metric_type="IP")
             self.client.create_collection(self.sentences_, schema=schema, index_params=params, consistency_level="Strong")
-        for name in (self.passages, self.sentences_):
+        if not self.client.has_collection(self.documents):  # last: a crash before this leaves collections the next start drops
+            schema = self.client.create_schema(auto_id=False)
+            schema.add_field("key", DataType.INT64, is_primary=True)  # an int key: pymilvus' iterator cannot page every string key
+            schema.add_field("doc_id", DataType.VARCHAR, max_length=1024)
+            schema.add_field("sig", DataType.VARCHAR, max_length=256)
+            schema.add_field("passages", DataType.INT64)
+            schema.add_field("sentences", DataType.INT64)
+            schema.add_field("unit", DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector field in every collection; unused
+            params = self.client.prepare_index_params()
+            params.add_index(field_name="unit", index_type="FLAT", metric_type="IP")
+            self.client.create_collection(self.documents, schema=schema, index_params=params, consistency_level="Strong")
+        for name in (self.passages, self.sentences_, self.documents):
             self.client.load_collection(name)  # a reopened collection starts released
 
     def _dim_of(self, name: str) -> int | None:
@@ -172,12 +283,12 @@ class MilvusStore:
                 return int(f.get("params", {}).get("dim", 0))
         return None
 
-    def _scan(self, name: str, fields: list[str]) -> Iterator[list[dict[str, Any]]]:
+    def _scan(self, name: str, fields: list[str], expr: str = "row >= 0") -> Iterator[list[dict[str, Any]]]:
         quiet = logging.getLogger("pymilvus")
         level = quiet.level
         quiet.setLevel(logging.ERROR)  # Milvus Lite has no MVCC timestamp to give the iterator: one warning per scan, harmless
         try:
-            it = self.client.query_iterator(name, batch_size=1000, filter="row >= 0", output_fields=fields)
+            it = self.client.query_iterator(name, batch_size=1000, filter=expr, output_fields=fields)
             try:
                 while batch := it.next():
                     yield batch
@@ -241,6 +352,11 @@ class MilvusStore:
         return self.index.keyword.idf(term) or self.index.keyword.rarest
 
 
+def _doc_key(doc_id: str) -> int:
+    """A document's key in the documents collection: 63 bits of the sha256 of its doc_id."""
+    return int.from_bytes(hashlib.sha256(doc_id.encode("utf-8")).digest()[:8], "big") >> 1
+
+
 def _terms(sets: Any, i: int) -> list[int]:
     return [int(t) for t in sets.ids[int(sets.start[i]) : int(sets.start[i + 1])]]
 
@@ -252,3 +368,51 @@ def _cover(ids: list[int], terms: QueryTerms) -> float:
 def _strings(values: list[str] | set[str]) -> str:
     """A Milvus list literal of strings (JSON's escapes are Milvus' too)."""
     return "[" + ", ".join(json.dumps(v) for v in values) + "]"
+
+
+@dataclass(frozen=True)
+class Migration:
+    """What ``ragbot index --to milvus`` did: the briefs it wrote and removed, and what Milvus holds after it."""
+
+    uri: str  # password hidden
+    written: list[str]
+    removed: list[str]
+    passages: int  # written
+    sentences: int  # written
+    briefs_held: int
+    passages_held: int
+    sentences_held: int
+    seconds: float
+
+
+def migrate(settings: Settings, prefix: str = "ragbot") -> Migration:
+    """Write the local index as built into Milvus (nothing re-embedded, nothing in index_dir changed); fails if the copies differ."""
+    directory = settings.index_dir
+    if read_manifest(directory) is None:
+        raise RagbotError(f"no index in {directory}/; build it with `ragbot index`, then move it with `ragbot index --to milvus`")
+    start = time.perf_counter()
+    with _build_lock(directory):  # a build switching the index mid-copy, or writing Milvus too, waits for this one
+        index = load_index(directory)
+        store = MilvusStore(connect_client(settings), index, settings, prefix)
+        written, stale = store.checked_sync(log=lambda _m: None)
+        with _quiet():
+            briefs, passages, sentences = store.held()
+    rows = index.document_rows
+    want = (sum(1 for r in rows.values() if len(r)), len(index.passages), len(index.sentence_vectors))
+    if (briefs, passages, sentences) != want:
+        raise RagbotError(
+            f"Milvus at {hide_password(milvus_uri(settings))} holds {briefs} briefs, {passages} passages and {sentences} sentences, "
+            f"the index {want[0]}, {want[1]} and {want[2]}: another writer? run `ragbot index --to milvus` again"
+        )
+    start_of = index.sentence_start
+    return Migration(
+        hide_password(milvus_uri(settings)),
+        written,
+        sorted(set(stale) - set(written)),
+        sum(len(rows[d]) for d in written),
+        sum(int(start_of[rows[d].stop] - start_of[rows[d].start]) for d in written),
+        briefs,
+        passages,
+        sentences,
+        time.perf_counter() - start,
+    )

@@ -1,0 +1,46 @@
+"""Milvus Lite started as a real local gRPC server, for the tests of the Milvus store and of moving an index into it."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (as the kernel saw it a moment ago)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def milvus_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Milvus Lite's gRPC server on a free loopback port: the client speaks the protocol a Milvus cluster does."""
+    pymilvus = pytest.importorskip("pymilvus", reason="pymilvus is not installed")
+    pytest.importorskip("milvus_lite", reason="milvus-lite is not installed")
+    port, folder = free_port(), tmp_path_factory.mktemp("milvus")
+    command = [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(folder / "data"), "--host", "127.0.0.1"]
+    log = (folder / "server.log").open("wb")  # a file, not a pipe nobody reads: a chatty server never blocks on a full pipe
+    server = subprocess.Popen([*command, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=log)
+    uri = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            try:
+                pymilvus.MilvusClient(uri=uri, timeout=2).close()
+                break
+            except Exception:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    err = (folder / "server.log").read_text(errors="replace") if server.poll() is not None else ""
+                    pytest.skip(f"Milvus Lite's server did not start here: {err.strip().splitlines()[-1:] or 'timed out'}")
+                time.sleep(0.3)
+        yield uri
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
