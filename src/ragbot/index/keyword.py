@@ -89,7 +89,7 @@ class KeywordIndex:
         for term in self.known(tokenize(question)):  # the terms' columns added in question order, as bm25s' get_scores does
             col = self._vocab[term]
             start, end = int(self.indptr[col]), int(self.indptr[col + 1])
-            scores[self.indices[start:end]] += self.data[start:end]  # a column holds each passage once
+            np.add.at(scores, self.indices[start:end], self.data[start:end])  # faster than += on fancy indices here
         return scores * np.float32(self._scale)
 
     def idf(self, term: str) -> float | None:
