@@ -86,6 +86,30 @@ def test_ask_plain_text_shows_answer_and_sources(workdir: Path):
     assert "Sources:" in proc.stdout and "[1] ASEAN-ROK Security Cooperation in a Dual Contingency" in proc.stdout
 
 
+# What a cold extractive `ragbot ask` has no use for: the chat page, the LLM client and server, BM25's builder
+# (bm25s, which brings scipy), torch and the ONNX export, the other stores, the plots.
+NOT_FOR_AN_EXTRACTIVE_ASK = (
+    "gradio", "fastapi", "uvicorn", "langchain_openai", "openai", "xllamacpp", "bm25s", "scipy", "torch", "transformers",
+    "sentence_transformers", "onnx", "pymilvus", "psycopg", "matplotlib",
+)  # fmt: skip
+
+
+def test_a_cold_extractive_ask_imports_only_what_it_runs(workdir: Path):
+    """Issue #13: a new process answers in ~2 s because it imports only the path taken (LangChain's chain included)."""
+    script = (
+        "import sys\nfrom ragbot.cli import main\ncode = main(sys.argv[1:])\n"
+        "print('modules:', *sorted({m.split('.')[0] for m in sys.modules}), file=sys.stderr)\nsys.exit(code)"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAGBOT_")}
+    command = [sys.executable, "-c", script, "ask", "--engine", "extractive", QUESTION]
+    proc = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.startswith("[Answer"), proc.stderr
+    imported = set(proc.stderr.splitlines()[-1].removeprefix("modules:").split())
+    assert {"langchain_core", "onnxruntime", "faiss"} <= imported, "the answer still runs through the LangChain chain"
+    unused = sorted(imported & set(NOT_FOR_AN_EXTRACTIVE_ASK))
+    assert not unused, f"imported without being used: {unused}"
+
+
 def test_ask_jsonl_answers_every_line_and_survives_a_bad_one(workdir: Path):
     questions = workdir / "questions.jsonl"
     questions.write_text(

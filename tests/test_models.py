@@ -18,7 +18,7 @@ from ragbot.models import (
     resolve_embedder_path,
     resolve_llm_path,
 )
-from ragbot.models.onnx_encoder import OnnxEncoder, exported_model
+from ragbot.models.onnx_encoder import OnnxEncoder, exported_model, weights_file
 
 TEXTS = [
     "When did South Korea become a dialogue partner of ASEAN?",
@@ -51,7 +51,10 @@ def test_the_onnx_export_is_made_once_and_reused(tmp_path):
     first = exported_model("all-MiniLM-L6-v2", path, tmp_path)
     stamp = first.stat().st_mtime_ns
     assert exported_model("all-MiniLM-L6-v2", path, tmp_path) == first and first.stat().st_mtime_ns == stamp
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([first.name, ".all-MiniLM-L6-v2.weights"]), "no temporary files left"
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted([first.name, weights_file(first).name, ".all-MiniLM-L6-v2.weights"]), "no temporary files left"
+    weights_file(first).unlink()  # a model without its weights is exported again
+    assert exported_model("all-MiniLM-L6-v2", path, tmp_path) == first and weights_file(first).is_file()
 
 
 def test_unsupported_model_folders_are_refused(tmp_path):

@@ -65,7 +65,7 @@ class SearchStore(Protocol):
 
 
 class FaissStore:
-    """The local index: FAISS for dense search, bm25s for keywords, sentence vectors read by row, memory-mapped term ids."""
+    """The local index: FAISS for dense search, BM25 (bm25s' matrix) for keywords, sentence vectors read by row, memory-mapped term ids."""
 
     def __init__(self, index: Index, settings: Settings) -> None:
         self.index, self.settings = index, settings
@@ -84,7 +84,7 @@ class FaissStore:
         return self.search.run(query, c, self.index.rows_of(docs) if docs else None)
 
     def keyword(self, question: str, c: int, docs: set[str] | None) -> Lexical:
-        """bm25s scores of every passage; rows outside docs score -inf."""
+        """BM25 scores of every passage (the question terms' columns of bm25s' saved matrix); rows outside docs score -inf."""
         scores = self.bm25.scores(question)
         if docs:
             allowed = self.index.rows_of(docs)
@@ -109,7 +109,7 @@ class FaissStore:
         )
 
     def term_weight(self, term: str) -> float:
-        """bm25s' IDF."""
+        """BM25's (Lucene) IDF."""
         return self.bm25.idf(term) or self.bm25.rarest
 
 
