@@ -7,7 +7,11 @@ Record once, with the LLM engine writing and checking everything and deciding no
 
 then replay it (no model runs; a sweep takes seconds):
 
-    .venv/bin/python bench/calibrate_judge.py RUN_DIR [--max-false 0.05] [--max-abstain 0.02]
+    .venv/bin/python bench/calibrate_judge.py RUN_DIR [--max-false 0.05] [--max-abstain 0.02] [--p-yes FILE]
+
+``--p-yes`` replays another way of asking the judge on the same recording: a JSON-lines file of
+{"id", "p_yes"} (bench/judge_variants.py --export writes one). The written answers do not depend
+on the judge's wording (it decides nothing while recording), so only P(Yes) changes.
 
 Each question's recorded P(Yes) (``checks.p_yes``), the verified written sentences and each
 sentence's P(Yes) that its passage states it (``checks.claims``) are replayed at every candidate
@@ -127,11 +131,17 @@ def main() -> None:
     ap.add_argument("run", type=Path, help="a `ragbot eval --engine llm` output folder recorded as above")
     ap.add_argument("--max-false", type=float, default=0.05, help="false abstention the checks may add (default 0.05)")
     ap.add_argument("--max-abstain", type=float, default=0.02, help="budget of answerable questions told 'the briefs don't say'")
+    ap.add_argument("--p-yes", type=Path, help='JSON lines {"id", "p_yes"}: replay these P(Yes) instead of the recorded ones')
     args = ap.parse_args()
     config = json.loads((args.run / "metrics.json").read_text(encoding="utf-8"))["config"]
     settings = Settings.load()
     items = {i.id: i for path in config["dataset"].split(" + ") for i in load_dataset(Path(path), settings.corpus_dir).items}
     pairs = [(r, items[r["id"]]) for r in read_results(args.run) if r["id"] in items and "error" not in r]
+    if args.p_yes:
+        other = {o["id"]: o["p_yes"] for o in map(json.loads, args.p_yes.read_text(encoding="utf-8").splitlines())}
+        for r, _ in pairs:
+            if (r.get("checks") or {}).get("p_yes") is not None and other.get(r["id"]) is not None:
+                r["checks"]["p_yes"] = other[r["id"]]
     odd = [(r, i) for r, i in pairs if i.half == "odd"]
     even = [(r, i) for r, i in pairs if i.half == "even"]
 

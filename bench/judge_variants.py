@@ -1,0 +1,156 @@
+"""Compare ways of asking the model whether the passages state the answer: AUROC of each, odd / even / all.
+
+For every question of the eval sets that passes the retrieval gate, the LLM engine's own evidence
+and prompt, then one generated token per variant (P(Yes), or for "which" the probability that some
+passage, not "0", holds the answer). Variants that append to the written answer's prompt share its
+cached prefix, so each costs only its own words; "alone_1" asks about the best passage by itself.
+
+    .venv/bin/python bench/judge_variants.py --out /tmp/variants.jsonl      # ~20 s a question here
+    .venv/bin/python bench/judge_variants.py --report /tmp/variants.jsonl
+    .venv/bin/python bench/judge_variants.py --report /tmp/variants.jsonl --export failure_modes /tmp/p.jsonl  # for calibrate_judge --p-yes
+
+Questions are split by their place in each file, as bench/calibrate_judge.py splits them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+from ragbot.chain import Pipeline
+from ragbot.engines.judge import ANSWERABLE_PROMPT, AnswerabilityJudge
+from ragbot.evaluation.dataset import load_dataset
+from ragbot.settings import Settings
+
+FAILURE_MODES = (
+    "Do the passages state the answer to this question? Reply No if they only discuss the topic, if they are about a "
+    "different country, person or time than the question asks, or if the exact number, date or name asked for is missing. "
+    "Reply Yes or No."
+)
+WHICH = "Which numbered passage states the answer to this question? Reply with its number, or 0 if none of them states it."
+SETS = ["eval/briefs_qa.jsonl", "eval/unanswerable_qa.jsonl"]
+
+
+def p_some(top: list[dict[str, Any]]) -> float | None:
+    """The probability of a passage number over a number or "0"."""
+    zero = some = 0.0
+    for entry in top:
+        word = str(entry.get("token", "")).strip().strip("[].").lower()
+        p = math.exp(float(entry.get("logprob", -math.inf)))
+        if word in {"0", "none"}:
+            zero += p
+        elif word.isdigit():
+            some += p
+    return some / (some + zero) if some + zero > 0 else None
+
+
+def record(out: Path, limit: int | None) -> None:
+    pipeline = Pipeline.load(Settings.load(engine="llm"), refresh=False)
+    engine = pipeline.engine
+    judge: AnswerabilityJudge = engine.judge
+    done = {json.loads(line)["id"] for line in out.read_text().splitlines()} if out.exists() else set()
+    corpus = pipeline.settings.corpus_dir
+    items = [(path, item.position, item) for path in SETS for item in load_dataset(Path(path), corpus).items]
+    with out.open("a") as f:
+        for path, place, item in items[:limit]:
+            if item.id in done:
+                continue
+            retrieval = pipeline.retriever.run(item.question)
+            scored = engine.extractive.score_sentences(retrieval)
+            row: dict[str, Any] = {"id": item.id, "set": path, "place": place, "answerable": item.type != "unanswerable"}
+            row["subtype"] = item.subtype or item.type
+            if engine.extractive.answer(retrieval, scored).abstained:
+                row["gated"] = True
+                f.write(json.dumps(row) + "\n")
+                continue
+            evidence = engine.evidence(retrieval, scored)
+            messages = engine.messages(item.question, evidence)
+            *head, (role, last) = messages
+            start = time.perf_counter()
+            for name, prompt in (("production", ANSWERABLE_PROMPT), ("failure_modes", FAILURE_MODES)):
+                row[name] = judge.ask([*head, (role, f"{last}\n\n{prompt}")]).p_yes
+            reply = judge._model.invoke([*head, (role, f"{last}\n\n{WHICH}")])
+            content = (reply.response_metadata.get("logprobs") or {}).get("content") or []
+            row["which"] = p_some(content[0].get("top_logprobs") or [content[0]]) if content else None
+            row["alone_1"] = judge.run(engine.messages(item.question, evidence[:1])).p_yes  # opens like the answer's prompt
+            row["seconds"] = round(time.perf_counter() - start, 1)
+            row["passages"] = len(evidence)
+            f.write(json.dumps(row) + "\n")
+            f.flush()
+            print(item.id, {k: row.get(k) for k in ("production", "failure_modes", "which", "alone_1", "seconds")}, flush=True)
+
+
+def auroc(pos: list[float], neg: list[float]) -> float:
+    if not pos or not neg:
+        return float("nan")
+    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    return wins / (len(pos) * len(neg))
+
+
+def derived(path: Path) -> list[dict[str, Any]]:
+    """The recorded rows that reached the judge, with the combined variants added."""
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    rows = [r for r in rows if not r.get("gated")]
+    for r in rows:
+        known = [x for x in (r.get("production"), r.get("alone_1")) if x is not None]
+        r["production_or_alone"] = max(known) if known else None
+        both = [r.get("production"), r.get("failure_modes")]
+        r["mean_prod_fail"] = sum(both) / 2 if None not in both else None
+        pair = [r.get("production"), r.get("alone_1")]
+        r["mean_prod_alone"] = sum(pair) / 2 if None not in pair else r.get("production")
+    return rows
+
+
+def report(path: Path) -> None:
+    rows = derived(path)
+    names = ["production", "failure_modes", "which", "alone_1", "production_or_alone", "mean_prod_fail", "mean_prod_alone"]
+    halves = {"odd": [r for r in rows if r["place"] % 2], "even": [r for r in rows if not r["place"] % 2], "all": rows}
+    print(f"{len(rows)} questions reach the judge ({sum(r['answerable'] for r in rows)} answerable)")
+    print(f"{'variant':22} {'odd':>6} {'even':>6} {'all':>6}  all vs production, 95% bootstrap CI")
+    rng = random.Random(0)
+    for name in names:
+        cells = []
+        for half in halves.values():
+            pos = [r[name] if r.get(name) is not None else 0.5 for r in half if r["answerable"]]
+            neg = [r[name] if r.get(name) is not None else 0.5 for r in half if not r["answerable"]]
+            cells.append(auroc(pos, neg))
+        diffs = []
+        for _ in range(1000):
+            sample = [rng.choice(rows) for _ in rows]
+            d = []
+            for key in (name, "production"):
+                pos = [r[key] if r.get(key) is not None else 0.5 for r in sample if r["answerable"]]
+                neg = [r[key] if r.get(key) is not None else 0.5 for r in sample if not r["answerable"]]
+                d.append(auroc(pos, neg))
+            diffs.append(d[0] - d[1])
+        diffs.sort()
+        print(f"{name:22} {cells[0]:6.3f} {cells[1]:6.3f} {cells[2]:6.3f}  {diffs[25]:+.3f} .. {diffs[974]:+.3f}")
+    seconds = sorted(r["seconds"] for r in rows if "seconds" in r)
+    if seconds:
+        print(f"seconds a question (all variants): median {seconds[len(seconds) // 2]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, help="record the variants' P(Yes) here (appends; resumes)")
+    parser.add_argument("--report", type=Path, help="AUROC of each variant from a recording")
+    parser.add_argument("--export", nargs=2, metavar=("VARIANT", "FILE"), help='with --report: write {"id", "p_yes"} lines of one variant')
+    parser.add_argument("--limit", type=int)
+    args = parser.parse_args()
+    if args.out:
+        record(args.out, args.limit)
+    if args.report:
+        report(args.report)
+        if args.export:
+            name, target = args.export
+            lines = [json.dumps({"id": r["id"], "p_yes": r.get(name)}) for r in derived(args.report)]
+            Path(target).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
