@@ -22,6 +22,7 @@ from ragbot.models import Embedder, embedder_for, load_embedder, query_encoder_f
 from ragbot.quiz.model import Question, Quiz, Source, corpus_fingerprint
 from ragbot.settings import Settings
 
+from .index.conftest import milvus_uri  # noqa: F401 (Milvus Lite's server, for tests outside tests/index too)
 from .store.conftest import postgres_server  # noqa: F401 (the PostgreSQL server, for tests outside tests/store too)
 
 ROOT = Path(__file__).resolve().parents[1]

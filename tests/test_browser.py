@@ -15,6 +15,7 @@ from ragbot.settings import Settings
 from ragbot.store.sqlite import SqliteStore
 
 from .conftest import EDITOR, READER, copy_small_corpus, running_server, sample_quiz
+from .index.conftest import new_database
 from .test_cli import ragbot
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -366,12 +367,15 @@ def test_a_reader_sees_no_library_controls_and_no_evaluation_tab(browser, deploy
     page.close()
 
 
-def test_two_replicas_share_one_library_and_one_postgres_store(browser, tmp_path, embedder, postgres_server):
-    """Two `ragbot serve` on one index folder and one PostgreSQL database: an upload on one is answered by the other."""
+@pytest.mark.parametrize("vector_store", ["faiss", "milvus"])
+def test_two_replicas_share_one_library_and_one_postgres_store(vector_store, browser, tmp_path, embedder, postgres_server, request):
+    """Two `ragbot serve` on one index folder, one PostgreSQL database (and one Milvus): an upload on one is answered by the other."""
     corpus = copy_small_corpus(tmp_path / "corpus")
     build_index(Settings(corpus_dir=corpus, index_dir=tmp_path / "index"), embedder, progress=False, log=lambda _m: None)
     env = {"RAGBOT_CORPUS_DIR": str(corpus), "RAGBOT_INDEX_DIR": str(tmp_path / "index"), "RAGBOT_DATA_DIR": str(tmp_path / "data")}
     env["RAGBOT_STORE_URL"] = postgres_server.new_database()
+    if vector_store == "milvus":  # both start at once on an empty database: one writes the briefs, the other waits for it
+        env |= {"RAGBOT_VECTOR_STORE": "milvus", "RAGBOT_MILVUS_URI": new_database(request.getfixturevalue("milvus_uri"))}
     brief = tmp_path / "Reef survey 2026.md"
     brief.write_text("# Reef survey\n\nThe 2026 reef survey counted 412 coral species around Palawan.\n", encoding="utf-8")
     with running_server(env) as first, running_server(env) as second:
@@ -387,7 +391,8 @@ def test_two_replicas_share_one_library_and_one_postgres_store(browser, tmp_path
         two.get_by_text("Reef survey (").wait_for(timeout=30_000)
         for page, rating in ((two, "👍 Helpful"), (one, "👎 Not helpful")):  # the second replica first: it never saw the upload
             ask(page, "How many coral species did the 2026 reef survey count?")
-            assert "412" in page.locator("[data-testid='bot']").last.inner_text(), page.locator(".rb-card").first.inner_text()
+            card = page.locator(".rb-card").first.inner_text()
+            assert "412" in page.locator("[data-testid='bot']").last.inner_text() and "[1] Reef survey" in card, card
             page.get_by_text("Was this answer useful?").click()
             page.get_by_role("button", name=rating).click()
             page.get_by_text("Thank you: your feedback is saved.").wait_for(timeout=30_000)
@@ -396,3 +401,11 @@ def test_two_replicas_share_one_library_and_one_postgres_store(browser, tmp_path
     proc = ragbot("feedback", "export", cwd=tmp_path, env=env)
     rows = list(csv.DictReader(io.StringIO(proc.stdout)))
     assert proc.returncode == 0 and sorted(r["rating"] for r in rows) == ["-1", "1"]
+    if vector_store == "milvus":  # Milvus holds the library as the index folder does, each brief once
+        from ragbot.index.milvus import MilvusStore, connect_client
+
+        settings = Settings(index_dir=tmp_path / "index", vector_store="milvus", milvus_uri=env["RAGBOT_MILVUS_URI"])
+        index = load_index(settings.index_dir)
+        store = MilvusStore(connect_client(settings), index, settings)
+        assert "Reef-survey-2026.md" in index.document_rows and store.sync(log=lambda _m: None) == ([], [])
+        assert store.held() == (3, len(index.passages), len(index.sentence_vectors))

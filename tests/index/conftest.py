@@ -6,9 +6,21 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 
 import pytest
+
+
+def new_database(server: str) -> str:
+    """A new database on the Milvus server, so its collections meet no other test's: its URI."""
+    from pymilvus import MilvusClient
+
+    name = f"m{uuid.uuid4().hex[:8]}"
+    client = MilvusClient(uri=server)
+    client.create_database(name)
+    client.close()
+    return f"{server}/{name}"
 
 
 def free_port() -> int:

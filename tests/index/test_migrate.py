@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import uuid
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ import pytest
 from ragbot.index import Index
 from ragbot.settings import Settings
 from tests.conftest import CORPUS, ROOT
-from tests.index.conftest import free_port
+from tests.index.conftest import free_port, new_database
 from tests.test_cli import assert_one_line_error, ragbot
 
 QUESTIONS = ROOT / "eval" / "briefs_qa.jsonl"
@@ -31,17 +30,6 @@ def _env(root: Path, **extra: str) -> dict[str, str]:
     return {"RAGBOT_INDEX_DIR": str(root / "index"), "RAGBOT_CORPUS_DIR": str(CORPUS), **extra}
 
 
-def _database(server: str) -> str:
-    """A new database on the server, so these collections meet no other test's: its URI."""
-    from pymilvus import MilvusClient
-
-    name = f"m{uuid.uuid4().hex[:8]}"
-    client = MilvusClient(uri=server)
-    client.create_database(name)
-    client.close()
-    return f"{server}/{name}"
-
-
 def _files(folder: Path) -> dict[str, str]:
     """Every file under folder with its sha256."""
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
@@ -55,7 +43,7 @@ def test_index_to_milvus_keeps_every_passage_and_answers_cite_alike(library, ind
     """Every local passage row lands in Milvus with its doc_id and text; answers on Milvus cite the same passages and offsets."""
     from pymilvus import MilvusClient
 
-    uri, env, before = _database(milvus_uri), _env(library), _files(library / "index")
+    uri, env, before = new_database(milvus_uri), _env(library), _files(library / "index")
     moved = ragbot("index", "--to", "milvus", "--milvus-uri", uri, cwd=library, env=env)
     n, m = len(index.passages), len(index.sentence_vectors)
     assert moved.returncode == 0, moved.stderr

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
+import os
+import subprocess
+import sys
+import time
 import uuid
 
 import numpy as np
 import pytest
 
 from ragbot.errors import RagbotError
-from ragbot.index import Index
+from ragbot.index import Index, build_index, build_lock
 from ragbot.index.store import FaissStore, SearchStore
 from ragbot.index.term_sets import QueryTerms
 from ragbot.retrieval import Retriever
-from tests.index.conftest import free_port
+from ragbot.settings import Settings
+from tests.conftest import copy_small_corpus
+from tests.index.conftest import free_port, new_database
 from tests.test_retrieval import KNOWN
 
 ONLY = "2013-12_rsis_south-korea-defence-diplomacy-east-asia.txt"
@@ -211,6 +218,86 @@ def test_a_removal_stopped_midway_is_finished_by_the_next_sync(pipeline, milvus_
     assert victim in deleted and victim not in written
     _whole(again, smaller)
     assert again.sync(log=lambda _m: None) == ([], [])
+
+
+SYNC = """
+import json, sys, time
+from pathlib import Path
+from ragbot.index import load_index
+from ragbot.index.milvus import MilvusStore, connect_client
+from ragbot.settings import Settings
+
+index_dir, uri, ready, go = sys.argv[1], sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4])
+settings = Settings(index_dir=Path(index_dir), vector_store="milvus", milvus_uri=uri)
+store = MilvusStore(connect_client(settings), load_index(settings.index_dir), settings)
+ready.touch()
+while not go.exists():
+    time.sleep(0.005)
+print(json.dumps(store.checked_sync(log=lambda _m: None)))
+"""
+
+
+def quiet(_message: str) -> None:
+    """A log that says nothing."""
+
+
+def test_two_replicas_syncing_one_changed_index_at_once_write_each_brief_once(embedder, milvus_uri, tmp_path):
+    """Two processes start on a library with a new brief at the same moment: one writes it, the other waits, looks again, writes none."""
+    from ragbot.index.milvus import MilvusStore, connect_client
+
+    corpus = copy_small_corpus(tmp_path / "corpus")
+    new = sorted(corpus.glob("*.txt"))[-1]
+    new.rename(tmp_path / new.name)
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", vector_store="milvus", milvus_uri=new_database(milvus_uri))
+    MilvusStore.connect(build_index(settings, embedder, progress=False, log=quiet)[0], settings, log=quiet)  # in step with one brief
+    (tmp_path / new.name).rename(new)
+    index, _ = build_index(settings, embedder, progress=False, log=quiet)  # the new brief's rows appended
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAGBOT_")}
+    go, ready = tmp_path / "go", [tmp_path / "ready-a", tmp_path / "ready-b"]
+    command = [sys.executable, "-c", SYNC, str(settings.index_dir), settings.milvus_uri]
+    procs = [
+        subprocess.Popen([*command, str(r), str(go)], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for r in ready
+    ]
+    try:
+        deadline = time.monotonic() + 120
+        while not all(r.exists() for r in ready):
+            assert all(p.poll() is None for p in procs) and time.monotonic() < deadline, [p.communicate() for p in procs]
+            time.sleep(0.05)
+        go.touch()  # both connected and loaded: they sync at the same moment
+        outs = [p.communicate(timeout=120) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    assert all(p.returncode == 0 for p in procs), outs
+    written = [json.loads(out)[0] for out, _ in outs]
+    assert sorted(written) == [[], [new.name]], written  # one wrote the brief; the other waited, looked again and found it current
+    store = MilvusStore(connect_client(settings), index, settings)
+    # No brief's rows twice (a Milvus server counts a primary key inserted twice twice; Milvus Lite keeps one, so
+    # here the written lists above are what tell the lock held: without it both processes write the brief).
+    for doc_id, rows in index.document_rows.items():
+        start = index.sentence_start
+        for name, want in ((store.passages, len(rows)), (store.sentences_, int(start[rows.stop] - start[rows.start]))):
+            got = store.client.query(name, filter=f"doc_id == {json.dumps(doc_id)}", output_fields=["count(*)"])
+            assert got[0]["count(*)"] == want, (doc_id, name)
+    _whole(store, index)
+    with build_lock(settings.index_dir):  # in step: the sync reads the records and takes no lock (else it would wait here)
+        started = time.perf_counter()
+        assert store.sync(log=quiet) == ([], [])
+        assert time.perf_counter() - started < 5
+
+
+def test_a_sync_behind_a_newer_build_leaves_the_writing_to_its_loader(pipeline, milvus_uri):
+    """A process still holding an older build (the folder switched while it waited for the lock) writes nothing into Milvus."""
+    from ragbot.index.milvus import MilvusStore, connect_client
+
+    older = dataclasses.replace(pipeline.index, manifest={**pipeline.index.manifest, "build": "an-older-build"})
+    settings = pipeline.settings.model_copy(update={"vector_store": "milvus", "milvus_uri": milvus_uri})
+    said: list[str] = []
+    store = MilvusStore(connect_client(settings), older, settings, f"t{uuid.uuid4().hex[:8]}")
+    assert store.sync(log=said.append) == ([], []) and store.held() == (0, 0, 0)
+    assert said == ["milvus: the index folder holds a newer build than this one; writing is left to its loader"]
 
 
 def test_collections_from_before_the_documents_records_are_rewritten(pipeline, milvus_uri):

@@ -20,6 +20,8 @@ import json
 import os
 import shutil
 import sys
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -264,15 +266,34 @@ def diff_corpus(manifest: dict[str, Any] | None, state: dict[str, dict[str, str]
     return changes
 
 
+_held = threading.local()  # the index folders whose build lock this thread holds
+
+
 @contextmanager
-def _build_lock(directory: Path) -> Iterator[None]:
-    directory.mkdir(parents=True, exist_ok=True)
-    with (directory / ".lock").open("w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RagbotError(f"another ragbot is building the index in {directory}/; wait for it to finish") from None
+def build_lock(directory: Path, wait: float = 0.0) -> Iterator[None]:
+    """The index folder's writer lock (flock on index/.lock), waiting up to wait seconds; this thread's second take is free."""
+    key = str(directory.resolve())
+    held: set[str] = _held.__dict__.setdefault("folders", set())
+    if key in held:  # e.g. `ragbot index --to milvus` syncing Milvus under the lock it took: flock would wait for itself
         yield
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait
+    with (directory / ".lock").open("w") as lock:
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    busy = f"another ragbot is writing the index in {directory}/ (a build, or Milvus brought up to date)"
+                    raise RagbotError(f"{busy}; wait for it to finish") from None
+                time.sleep(0.05)
+        held.add(key)
+        try:
+            yield
+        finally:
+            held.discard(key)
 
 
 def build_index(
@@ -285,7 +306,7 @@ def build_index(
     """Bring the index up to date with the corpus, re-embedding only added or modified documents."""
     directory = settings.index_dir
     state = corpus_state(settings.corpus_dir)
-    with _build_lock(directory):
+    with build_lock(directory):
         try:
             manifest = read_manifest(directory)
         except RagbotError as exc:
@@ -532,7 +553,7 @@ def remove_leftovers(directory: Path) -> None:
     if manifest is None:
         return
     try:
-        with _build_lock(directory):
+        with build_lock(directory):
             _remove_stale(directory, {a["file"] for a in manifest["artifacts"].values()})
     except RagbotError:
         pass

@@ -14,6 +14,10 @@ deleted the record is marked as being written (an empty signature), and only aft
 and sentence is in does it get the document's signature; a removed document's rows go before its
 record. Whenever a writer stops, each document is either current or has a record that differs,
 and the next sync rewrites or removes it.
+
+Writers take turns: a sync with something to write holds the index folder's build lock (index/.lock)
+and looks at the records again once it has it, so replicas starting or reloading at the same moment
+write a brief once, not twice; a sync that finds every record current takes no lock.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ import numpy as np
 from pymilvus import DataType, Function, FunctionType, MilvusClient, MilvusException
 
 from ragbot.errors import RagbotError
-from ragbot.index import Index, _build_lock, load_index, log_stderr, read_manifest
+from ragbot.index import Index, build_lock, load_index, log_stderr, read_manifest
 from ragbot.index.store import Lexical, Sentences
 from ragbot.index.term_sets import QueryTerms
 from ragbot.settings import Settings
@@ -45,6 +49,7 @@ _MAX_TERMS = 4096
 _BATCH = 256
 _QUERY_ROWS = 1000  # passages per fetch (Milvus returns at most 16384 entities a query)
 _WRITING = ""  # a documents record's signature while the document's rows are being written or deleted
+SYNC_WAIT = 600.0  # seconds a sync with something to write waits for the index folder's lock (a build, another replica's sync)
 
 
 def milvus_uri(settings: Settings) -> str:
@@ -124,24 +129,45 @@ class MilvusStore:
 
     def sync(self, log: Any = log_stderr) -> tuple[list[str], list[str]]:
         """Rewrite the documents whose record is missing or differs, delete those that left the index: (written, deleted)."""
-        self._create(log)
-        rows_of = self.index.document_rows
-        expected = {doc_id: self._signature(doc_id, rows) for doc_id, rows in rows_of.items() if len(rows)}
-        records = self.records()
-        stale = sorted(d for d, sig in records.items() if sig != expected.get(d))
-        missing = sorted(d for d in expected if records.get(d) != expected[d])
-        # Every old row goes before any new one is written: rows move when documents come and go, and a
-        # row written under a number another document still held would be deleted with that document.
-        gone = sorted(set(stale) - set(missing))
-        self._mark(missing, rows_of)
-        self.remove(gone)
-        self._delete_rows(missing)
-        for doc_id in missing:
-            self.add(rows_of[doc_id], expected[doc_id])
-            self._record(doc_id, rows_of[doc_id], expected[doc_id])  # last: the document is whole
+        if self._ready():
+            missing, stale, _ = self._plan()
+            if not missing and not stale:
+                return [], []  # the common start: in step, read without taking the lock
+        # Writers take turns under the index folder's lock: two replicas starting (or reloading) at once
+        # would otherwise both delete a brief's rows, then both insert them, and Milvus keeps both copies.
+        with build_lock(self.settings.index_dir, wait=SYNC_WAIT):
+            self._create(log)
+            missing, stale, expected = self._plan()  # again: the writer this one waited for may have done it all
+            if (missing or stale) and self._superseded():
+                log("milvus: the index folder holds a newer build than this one; writing is left to its loader")
+                return [], []
+            rows_of = self.index.document_rows
+            # Every old row goes before any new one is written: rows move when documents come and go, and a
+            # row written under a number another document still held would be deleted with that document.
+            gone = sorted(set(stale) - set(missing))
+            self._mark(missing, rows_of)
+            self.remove(gone)
+            self._delete_rows(missing)
+            for doc_id in missing:
+                self.add(rows_of[doc_id], expected[doc_id])
+                self._record(doc_id, rows_of[doc_id], expected[doc_id])  # last: the document is whole
         if stale or missing:
             log(f"milvus: {len(missing)} documents written, {len(gone)} removed")
         return missing, stale
+
+    def _plan(self) -> tuple[list[str], list[str], dict[str, str]]:
+        """The documents to write (record missing or differing), those whose record is stale, and every signature expected."""
+        expected = {doc_id: self._signature(doc_id, rows) for doc_id, rows in self.index.document_rows.items() if len(rows)}
+        records = self.records()
+        stale = sorted(d for d, sig in records.items() if sig != expected.get(d))
+        missing = sorted(d for d in expected if records.get(d) != expected[d])
+        return missing, stale, expected
+
+    def _superseded(self) -> bool:
+        """Whether the index folder switched to another build since this index was loaded (its loader syncs that one)."""
+        build = self.index.manifest.get("build")
+        on_disk = read_manifest(self.settings.index_dir) if build else None
+        return on_disk is not None and on_disk.get("build") != build
 
     def records(self) -> dict[str, str]:
         """Each document's signature as its documents record holds it (empty: being written)."""
@@ -220,6 +246,17 @@ class MilvusStore:
         chunking = json.dumps(self.index.manifest.get("chunking", {}), sort_keys=True)
         made = hashlib.sha256(f"{entry.get('sha256')}|{entry.get('meta_sha256')}|{chunking}".encode()).hexdigest()[:32]
         return f"{rows.start}:{rows.stop}:{made}"
+
+    def _ready(self) -> bool:
+        """Whether the three collections are there with the index's dimension (then loaded): nothing to create or drop."""
+        names = (self.passages, self.sentences_, self.documents)
+        if not all(self.client.has_collection(name) for name in names):
+            return False
+        if any(self._dim_of(name) != self.dim for name in (self.passages, self.sentences_)):
+            return False
+        for name in names:
+            self.client.load_collection(name)  # a reopened collection starts released
+        return True
 
     def _create(self, log: Any = log_stderr) -> None:
         """Create the three collections if missing; all three again if they are not whole together or hold another dimension."""
@@ -391,7 +428,7 @@ def migrate(settings: Settings, prefix: str = "ragbot") -> Migration:
     if read_manifest(directory) is None:
         raise RagbotError(f"no index in {directory}/; build it with `ragbot index`, then move it with `ragbot index --to milvus`")
     start = time.perf_counter()
-    with _build_lock(directory):  # a build switching the index mid-copy, or writing Milvus too, waits for this one
+    with build_lock(directory):  # a build switching the index mid-copy, or writing Milvus too, waits for this one
         index = load_index(directory)
         store = MilvusStore(connect_client(settings), index, settings, prefix)
         written, stale = store.checked_sync(log=lambda _m: None)
