@@ -36,3 +36,16 @@ def test_a_build_written_by_another_process_is_served_on_the_next_request(tmp_pa
     assert ADDED in live.pipeline.index.documents and live.pipeline is not served
     answer = live.with_engine("extractive").ask("What is the New Southern Policy?", docs={ADDED})
     assert answer.citations and all(c.passage.doc_id == ADDED for c in answer.citations)
+
+
+def test_a_build_that_lands_while_a_pipeline_loads_is_not_missed(tmp_path: Path):
+    """The stamp is not taken after the load: a build switched in between is served on the first request."""
+    corpus, index_dir = copy_small_corpus(tmp_path / "corpus"), tmp_path / "index"
+    settings = Settings(corpus_dir=corpus, index_dir=index_dir)
+    loaded = Pipeline.build(settings)
+    shutil.copy(CORPUS / ADDED, corpus / ADDED)
+    Pipeline.build(settings, loaded.encoder)  # another replica's build, after `loaded` was read
+    live = LivePipeline(loaded)
+    assert ADDED in live.pipeline.index.documents
+    served = live.pipeline
+    assert live.pipeline is served  # checked once, then only when the manifest changes

@@ -24,7 +24,8 @@ class LivePipeline:
         self._pipeline = pipeline
         self.lock = threading.Lock()
         self._by_engine: dict[str, Pipeline] = {pipeline.settings.engine: pipeline}
-        self._seen = _stamp(pipeline.settings.index_dir)
+        # Unknown, not the stamp now: a build that landed after this pipeline was loaded is found on the first request.
+        self._seen: tuple[int, int] | object | None = _UNKNOWN
 
     @property
     def pipeline(self) -> Pipeline:
@@ -54,7 +55,7 @@ class LivePipeline:
             change(self._pipeline.settings.corpus_dir)
             self._pipeline = Pipeline.build(self._pipeline.settings, self._pipeline.encoder, log=lambda _m: None)
             self._by_engine = {self._pipeline.settings.engine: self._pipeline}
-            self._seen = _stamp(self._pipeline.settings.index_dir)
+            self._seen = _UNKNOWN  # another replica may have built after this one: the next request checks
             return self._pipeline
 
     def with_engine(self, engine: str | None) -> Pipeline:
@@ -67,6 +68,9 @@ class LivePipeline:
                 settings = base.settings.model_copy(update={"engine": engine})
                 self._by_engine[engine] = Pipeline(settings, base.index, base.encoder)
             return self._by_engine[engine]
+
+
+_UNKNOWN = object()
 
 
 def _stamp(index_dir: Path) -> tuple[int, int] | None:
