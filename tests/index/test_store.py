@@ -116,6 +116,16 @@ def test_sentences_and_term_coverage_match_the_local_index(store, pipeline):
     assert store.term_weight("korea") == pytest.approx(FaissStore(index, pipeline.settings).term_weight("korea"))
 
 
+def test_candidates_are_the_passage_vectors_and_sentences_read_at_once(store):
+    """What the retriever reads in one call is exactly what the two separate reads give (none rows too)."""
+    terms = QueryTerms.of({"korea": 0.5, "asean": 0.3, "malacca": 0.2})
+    for rows in (np.array([17, 0, 5, 2], dtype=np.int64), np.zeros(0, np.int64)):
+        got, sentences = store.candidates(rows, terms), store.sentences(rows, terms)
+        np.testing.assert_array_equal(got.vectors, store.passage_vectors(rows))
+        for field in ("vectors", "counts", "cover", "passage_cover"):
+            np.testing.assert_array_equal(getattr(got.sentences, field), getattr(sentences, field))
+
+
 def test_milvus_adds_and_removes_a_documents_rows(pipeline, milvus_uri):
     """Brought up to date document by document: a removed brief's rows leave Milvus, an added one's arrive in their place."""
     index, settings = pipeline.index, pipeline.settings

@@ -38,7 +38,7 @@ from pymilvus import DataType, Function, FunctionType, MilvusClient, MilvusExcep
 
 from ragbot.errors import RagbotError
 from ragbot.index import Index, build_lock, load_index, log_stderr, read_manifest
-from ragbot.index.store import Lexical, Sentences
+from ragbot.index.store import Candidates, Lexical, Sentences
 from ragbot.index.term_sets import QueryTerms
 from ragbot.settings import Settings
 from ragbot.store import hide_password
@@ -366,15 +366,24 @@ class MilvusStore:
 
     def sentences(self, rows: np.ndarray, terms: QueryTerms) -> Sentences:
         """Sentence vectors and term ids fetched by key (the index knows each passage's count); coverage as for the local index."""
+        return self._sentences(rows, terms, self._get(self.passages, rows, ["terms"]))
+
+    def candidates(self, rows: np.ndarray, terms: QueryTerms) -> Candidates:
+        """Each passage fetched once for its vector and its term ids, then its sentences."""
+        passages = self._get(self.passages, rows, ["dense", "terms"])
+        vectors = np.array([r["dense"] for r in passages], np.float32).reshape(len(rows), self.dim)
+        return Candidates(vectors, self._sentences(rows, terms, passages))
+
+    def _sentences(self, rows: np.ndarray, terms: QueryTerms, passages: list[dict[str, Any]]) -> Sentences:
+        """The rows' sentences fetched by key, with coverage of their terms and of the passages' (records in row order)."""
         start = self.index.sentence_start
         counts = (start[rows + 1] - start[rows]).astype(np.int64)
         found = self._get(self.sentences_, _sentence_keys(rows, counts), ["vector", "terms"])
-        passage_terms = self._get(self.passages, rows, ["terms"])
         return Sentences(
             np.array([r["vector"] for r in found], np.float32).reshape(len(found), self.dim),
             counts,
             np.array([_cover(r["terms"], terms) for r in found]),
-            np.array([_cover(r["terms"], terms) for r in passage_terms]),
+            np.array([_cover(r["terms"], terms) for r in passages]),
         )
 
     def _get(self, name: str, keys: np.ndarray, fields: list[str]) -> list[dict[str, Any]]:
