@@ -392,7 +392,9 @@ class MilvusStore:
         by_key: dict[int, dict[str, Any]] = {}
         for k in range(0, len(keys), _GET_KEYS):
             chunk = [int(x) for x in keys[k : k + _GET_KEYS]]
-            by_key.update((int(r[pk]), r) for r in self.client.get(name, ids=chunk, output_fields=fields))
+            # strict_float32: pymilvus' query handler (pinned 3.0.2) hands a float vector over as a float32 array, not a list of floats
+            found = self.client.get(name, ids=chunk, output_fields=fields, strict_float32=True)
+            by_key.update((int(r[pk]), r) for r in found)
         missing = [int(x) for x in keys if int(x) not in by_key]
         if missing:
             raise RagbotError(f"Milvus' {name} lacks {len(missing)} of {len(keys)} records the index has (key {missing[0]}): not in step")
