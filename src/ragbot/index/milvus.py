@@ -23,6 +23,7 @@ write a brief once, not twice; a sync that finds every record current takes no l
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -382,8 +383,8 @@ class MilvusStore:
         return Sentences(
             np.array([r["vector"] for r in found], np.float32).reshape(len(found), self.dim),
             counts,
-            np.array([_cover(r["terms"], terms) for r in found]),
-            np.array([_cover(r["terms"], terms) for r in passages]),
+            _covers([r["terms"] for r in found], terms),
+            _covers([r["terms"] for r in passages], terms),
         )
 
     def _get(self, name: str, keys: np.ndarray, fields: list[str]) -> list[dict[str, Any]]:
@@ -421,8 +422,11 @@ def _terms(sets: Any, i: int) -> list[int]:
     return [int(t) for t in sets.ids[int(sets.start[i]) : int(sets.start[i + 1])]]
 
 
-def _cover(ids: list[int], terms: QueryTerms) -> float:
-    return float(terms.weigh(np.asarray(ids, dtype=np.uint32)).sum()) if len(ids) else 0.0
+def _covers(sets: list[list[int]], terms: QueryTerms) -> np.ndarray:
+    """Each set's summed question-term weight, added in the order TermSets.cover adds the local index's (the same floats)."""
+    lengths = [len(ids) for ids in sets]
+    ids = np.fromiter(itertools.chain.from_iterable(sets), np.uint32, sum(lengths))
+    return np.bincount(np.repeat(np.arange(len(sets)), lengths), weights=terms.weigh(ids), minlength=len(sets))
 
 
 def _strings(values: list[str] | set[str]) -> str:
