@@ -8,7 +8,7 @@ import numpy as np
 
 from ragbot.chunking import Passage
 from ragbot.index import Index
-from ragbot.index.store import SearchStore, open_store
+from ragbot.index.store import SearchStore, Sentences, open_store
 from ragbot.index.term_sets import QueryTerms
 from ragbot.models import Encoder
 from ragbot.settings import Settings
@@ -61,9 +61,10 @@ class Retriever:
         by_dense, _ = self.store.dense(qv, c if mode != "bm25" else 0, docs)
         keyword = self.store.keyword(question, c if mode != "dense" else 0, docs)
         rows = np.array(sorted(set(by_dense.tolist()) | set(keyword.rows.tolist())), dtype=np.int64)
-        dense = self.store.passage_vectors(rows) @ qv if len(rows) else np.zeros(0, np.float32)
+        found = self.store.candidates(rows, QueryTerms.of(self._term_weights(question)))
+        dense = found.vectors @ qv if len(rows) else np.zeros(0, np.float32)
         lexical = keyword.scores_of(rows)
-        per_passage = self._sentence_scores(rows, qv, QueryTerms.of(self._term_weights(question)))
+        per_passage = self._sentence_scores(rows, qv, found.sentences)
 
         if mode == "dense":
             score = dense.astype(np.float64)
@@ -94,10 +95,9 @@ class Retriever:
         total = sum(weights.values())
         return {t: w / total for t, w in weights.items()} if total else {}
 
-    def _sentence_scores(self, rows: np.ndarray, query: np.ndarray, terms: QueryTerms) -> list[np.ndarray]:
+    def _sentence_scores(self, rows: np.ndarray, query: np.ndarray, found: Sentences) -> list[np.ndarray]:
         """Each row's sentence scores: cosine, plus the weighted question terms found in the sentence and in the passage."""
         s = self.settings
-        found = self.store.sentences(rows, terms)
         sims = found.vectors @ query
         scores = sims + s.lexical_weight * (found.cover + s.context_weight * np.repeat(found.passage_cover, found.counts))
         return np.split(scores, np.cumsum(found.counts)[:-1]) if len(rows) else []

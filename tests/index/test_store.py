@@ -111,9 +111,19 @@ def test_sentences_and_term_coverage_match_the_local_index(store, pipeline):
     got, want = store.sentences(rows, terms), FaissStore(index, pipeline.settings).sentences(rows, terms)
     np.testing.assert_array_equal(got.counts, want.counts)
     np.testing.assert_allclose(got.vectors, want.vectors, atol=1e-6)
-    np.testing.assert_allclose(got.cover, want.cover)
-    np.testing.assert_allclose(got.passage_cover, want.passage_cover)
+    np.testing.assert_array_equal(got.cover, want.cover)  # the same floats: added up in the same order
+    np.testing.assert_array_equal(got.passage_cover, want.passage_cover)
     assert store.term_weight("korea") == pytest.approx(FaissStore(index, pipeline.settings).term_weight("korea"))
+
+
+def test_candidates_are_the_passage_vectors_and_sentences_read_at_once(store):
+    """What the retriever reads in one call is exactly what the two separate reads give (none rows too)."""
+    terms = QueryTerms.of({"korea": 0.5, "asean": 0.3, "malacca": 0.2})
+    for rows in (np.array([17, 0, 5, 2], dtype=np.int64), np.zeros(0, np.int64)):
+        got, sentences = store.candidates(rows, terms), store.sentences(rows, terms)
+        np.testing.assert_array_equal(got.vectors, store.passage_vectors(rows))
+        for field in ("vectors", "counts", "cover", "passage_cover"):
+            np.testing.assert_array_equal(getattr(got.sentences, field), getattr(sentences, field))
 
 
 def test_milvus_adds_and_removes_a_documents_rows(pipeline, milvus_uri):

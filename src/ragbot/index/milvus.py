@@ -1,4 +1,4 @@
-"""The SearchStore in Milvus: dense and BM25 full-text search by Milvus itself, sentence vectors and term ids fetched by row.
+"""The SearchStore in Milvus: dense and BM25 full-text search by Milvus itself, vectors and term ids fetched by primary key.
 
 Three collections: ``<prefix>_passages`` (primary key the passage's row; its document, the text
 BM25 reads with a Milvus BM25 function filling a sparse field, its vector and term ids),
@@ -23,6 +23,7 @@ write a brief once, not twice; a sync that finds every record current takes no l
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -38,7 +39,7 @@ from pymilvus import DataType, Function, FunctionType, MilvusClient, MilvusExcep
 
 from ragbot.errors import RagbotError
 from ragbot.index import Index, build_lock, load_index, log_stderr, read_manifest
-from ragbot.index.store import Lexical, Sentences
+from ragbot.index.store import Candidates, Lexical, Sentences
 from ragbot.index.term_sets import QueryTerms
 from ragbot.settings import Settings
 from ragbot.store import hide_password
@@ -47,7 +48,7 @@ TOKEN_ENV = "RAGBOT_MILVUS_TOKEN"
 SENTENCE_KEY = 4096  # a sentence's key: its passage's row * SENTENCE_KEY + its position in the passage
 _MAX_TERMS = 4096
 _BATCH = 256
-_QUERY_ROWS = 1000  # passages per fetch (Milvus returns at most 16384 entities a query)
+_GET_KEYS = 1000  # records per fetch by primary key (Milvus returns at most 16384 entities a query)
 _WRITING = ""  # a documents record's signature while the document's rows are being written or deleted
 SYNC_WAIT = 600.0  # seconds a sync with something to write waits for the index folder's lock (a build, another replica's sync)
 
@@ -95,7 +96,7 @@ def connect_client(settings: Settings) -> MilvusClient:
 
 
 class MilvusStore:
-    """Candidates from Milvus' dense and BM25 searches (with doc_id filters); vectors and term ids queried by row."""
+    """Candidates from Milvus' dense and BM25 searches (with doc_id filters); vectors and term ids fetched by primary key."""
 
     def __init__(self, client: MilvusClient, index: Index, settings: Settings, prefix: str = "ragbot") -> None:
         self.client, self.index, self.settings, self.prefix = client, index, settings, prefix
@@ -361,28 +362,44 @@ class MilvusStore:
 
     def passage_vectors(self, rows: np.ndarray) -> np.ndarray:
         """The passages' vectors as stored in Milvus."""
-        by_row = {r["row"]: r["dense"] for r in self._fetch(self.passages, rows, ["row", "dense"])}
-        return np.array([by_row[int(r)] for r in rows], np.float32).reshape(len(rows), self.dim)
+        found = self._get(self.passages, rows, ["dense"])
+        return np.array([r["dense"] for r in found], np.float32).reshape(len(rows), self.dim)
 
     def sentences(self, rows: np.ndarray, terms: QueryTerms) -> Sentences:
-        """Sentence vectors and term ids queried by passage row; coverage computed here as for the local index."""
-        position = {int(r): j for j, r in enumerate(rows)}
-        found = sorted(self._fetch(self.sentences_, rows, ["key", "row", "vector", "terms"]), key=lambda r: (position[r["row"]], r["key"]))
-        counts = np.bincount([position[r["row"]] for r in found], minlength=len(rows)).astype(np.int64)
-        passage_terms = {r["row"]: r["terms"] for r in self._fetch(self.passages, rows, ["row", "terms"])}
+        """Sentence vectors and term ids fetched by key (the index knows each passage's count); coverage as for the local index."""
+        return self._sentences(rows, terms, self._get(self.passages, rows, ["terms"]))
+
+    def candidates(self, rows: np.ndarray, terms: QueryTerms) -> Candidates:
+        """Each passage fetched once for its vector and its term ids, then its sentences."""
+        passages = self._get(self.passages, rows, ["dense", "terms"])
+        vectors = np.array([r["dense"] for r in passages], np.float32).reshape(len(rows), self.dim)
+        return Candidates(vectors, self._sentences(rows, terms, passages))
+
+    def _sentences(self, rows: np.ndarray, terms: QueryTerms, passages: list[dict[str, Any]]) -> Sentences:
+        """The rows' sentences fetched by key, with coverage of their terms and of the passages' (records in row order)."""
+        start = self.index.sentence_start
+        counts = (start[rows + 1] - start[rows]).astype(np.int64)
+        found = self._get(self.sentences_, _sentence_keys(rows, counts), ["vector", "terms"])
         return Sentences(
             np.array([r["vector"] for r in found], np.float32).reshape(len(found), self.dim),
             counts,
-            np.array([_cover(r["terms"], terms) for r in found]),
-            np.array([_cover(passage_terms[int(r)], terms) for r in rows]),
+            _covers([r["terms"] for r in found], terms),
+            _covers([r["terms"] for r in passages], terms),
         )
 
-    def _fetch(self, name: str, rows: np.ndarray, fields: list[str]) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        for k in range(0, len(rows), _QUERY_ROWS):
-            chunk = ", ".join(str(int(r)) for r in rows[k : k + _QUERY_ROWS])
-            out.extend(self.client.query(name, filter=f"row in [{chunk}]", output_fields=fields, limit=16384))
-        return out
+    def _get(self, name: str, keys: np.ndarray, fields: list[str]) -> list[dict[str, Any]]:
+        """Records by primary key, in the order of keys; a key Milvus does not hold is an error (Milvus not in step with the index)."""
+        pk = "row" if name == self.passages else "key"
+        by_key: dict[int, dict[str, Any]] = {}
+        for k in range(0, len(keys), _GET_KEYS):
+            chunk = [int(x) for x in keys[k : k + _GET_KEYS]]
+            # strict_float32: pymilvus' query handler (pinned 3.0.2) hands a float vector over as a float32 array, not a list of floats
+            found = self.client.get(name, ids=chunk, output_fields=fields, strict_float32=True)
+            by_key.update((int(r[pk]), r) for r in found)
+        missing = [int(x) for x in keys if int(x) not in by_key]
+        if missing:
+            raise RagbotError(f"Milvus' {name} lacks {len(missing)} of {len(keys)} records the index has (key {missing[0]}): not in step")
+        return [by_key[int(x)] for x in keys]
 
     def term_weight(self, term: str) -> float:
         """The local index's BM25 IDF (Milvus does not expose its term statistics), so question terms weigh as with FAISS."""
@@ -394,12 +411,22 @@ def _doc_key(doc_id: str) -> int:
     return int.from_bytes(hashlib.sha256(doc_id.encode("utf-8")).digest()[:8], "big") >> 1
 
 
+def _sentence_keys(rows: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The keys of these passages' sentences (counts per passage), passage by passage in position order."""
+    if not len(rows):
+        return np.zeros(0, np.int64)
+    return np.concatenate([int(r) * SENTENCE_KEY + np.arange(int(n), dtype=np.int64) for r, n in zip(rows, counts, strict=True)])
+
+
 def _terms(sets: Any, i: int) -> list[int]:
     return [int(t) for t in sets.ids[int(sets.start[i]) : int(sets.start[i + 1])]]
 
 
-def _cover(ids: list[int], terms: QueryTerms) -> float:
-    return float(terms.weigh(np.asarray(ids, dtype=np.uint32)).sum()) if len(ids) else 0.0
+def _covers(sets: list[list[int]], terms: QueryTerms) -> np.ndarray:
+    """Each set's summed question-term weight, added in the order TermSets.cover adds the local index's (the same floats)."""
+    lengths = [len(ids) for ids in sets]
+    ids = np.fromiter(itertools.chain.from_iterable(sets), np.uint32, sum(lengths))
+    return np.bincount(np.repeat(np.arange(len(sets)), lengths), weights=terms.weigh(ids), minlength=len(sets))
 
 
 def _strings(values: list[str] | set[str]) -> str:

@@ -40,6 +40,14 @@ class Sentences:
     passage_cover: np.ndarray  # per passage: the same over the whole passage
 
 
+@dataclass(frozen=True)
+class Candidates:
+    """What the retriever scores candidate passages with: their vectors and their sentences, in row order."""
+
+    vectors: np.ndarray  # per passage, normalised
+    sentences: Sentences
+
+
 class SearchStore(Protocol):
     """What the retriever asks of an index: candidates by vector and by keywords, then vectors and terms by row."""
 
@@ -57,6 +65,10 @@ class SearchStore(Protocol):
 
     def sentences(self, rows: np.ndarray, terms: QueryTerms) -> Sentences:
         """The passages' sentence vectors and question-term coverage."""
+        ...
+
+    def candidates(self, rows: np.ndarray, terms: QueryTerms) -> Candidates:
+        """passage_vectors and sentences of the same rows at once (what the retriever asks; one read per passage where it costs)."""
         ...
 
     def term_weight(self, term: str) -> float:
@@ -107,6 +119,10 @@ class FaissStore:
             index.sentence_terms.cover(first, last, terms),
             index.passage_terms.cover(rows, rows + 1, terms),
         )
+
+    def candidates(self, rows: np.ndarray, terms: QueryTerms) -> Candidates:
+        """Both reads, one after the other (each is local)."""
+        return Candidates(self.passage_vectors(rows), self.sentences(rows, terms))
 
     def term_weight(self, term: str) -> float:
         """BM25's (Lucene) IDF."""
