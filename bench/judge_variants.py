@@ -7,6 +7,7 @@ cached prefix, so each costs only its own words; "alone_1" asks about the best p
 
     .venv/bin/python bench/judge_variants.py --out /tmp/variants.jsonl      # ~20 s a question here
     .venv/bin/python bench/judge_variants.py --report /tmp/variants.jsonl
+    RAGBOT_LLM_CONTEXT_TOKENS=480 .venv/bin/python bench/judge_variants.py --only-production --out /tmp/480.jsonl
     .venv/bin/python bench/judge_variants.py --report /tmp/variants.jsonl --export failure_modes /tmp/p.jsonl  # for calibrate_judge --p-yes
 
 Questions are split by their place in each file, as bench/calibrate_judge.py splits them.
@@ -49,13 +50,14 @@ def p_some(top: list[dict[str, Any]]) -> float | None:
     return some / (some + zero) if some + zero > 0 else None
 
 
-def record(out: Path, limit: int | None) -> None:
+def record(out: Path, limit: int | None, only_production: bool = False) -> None:
     pipeline = Pipeline.load(Settings.load(engine="llm"), refresh=False)
     engine = pipeline.engine
     judge: AnswerabilityJudge = engine.judge
     done = {json.loads(line)["id"] for line in out.read_text().splitlines()} if out.exists() else set()
     corpus = pipeline.settings.corpus_dir
     items = [(path, item.position, item) for path in SETS for item in load_dataset(Path(path), corpus).items]
+    items.sort(key=lambda x: (x[1], x[0]))  # the files interleaved: a partial recording holds both kinds of question
     with out.open("a") as f:
         for path, place, item in items[:limit]:
             if item.id in done:
@@ -72,14 +74,19 @@ def record(out: Path, limit: int | None) -> None:
             messages = engine.messages(item.question, evidence)
             *head, (role, last) = messages
             start = time.perf_counter()
-            for name, prompt in (("production", ANSWERABLE_PROMPT), ("failure_modes", FAILURE_MODES)):
-                row[name] = judge.ask([*head, (role, f"{last}\n\n{prompt}")]).p_yes
+            row["production"] = judge.ask([*head, (role, f"{last}\n\n{ANSWERABLE_PROMPT}")]).p_yes
+            row["passages"] = len(evidence)
+            if only_production:
+                row["seconds"] = round(time.perf_counter() - start, 1)
+                f.write(json.dumps(row) + "\n")
+                f.flush()
+                continue
+            row["failure_modes"] = judge.ask([*head, (role, f"{last}\n\n{FAILURE_MODES}")]).p_yes
             reply = judge._model.invoke([*head, (role, f"{last}\n\n{WHICH}")])
             content = (reply.response_metadata.get("logprobs") or {}).get("content") or []
             row["which"] = p_some(content[0].get("top_logprobs") or [content[0]]) if content else None
             row["alone_1"] = judge.run(engine.messages(item.question, evidence[:1])).p_yes  # opens like the answer's prompt
             row["seconds"] = round(time.perf_counter() - start, 1)
-            row["passages"] = len(evidence)
             f.write(json.dumps(row) + "\n")
             f.flush()
             print(item.id, {k: row.get(k) for k in ("production", "failure_modes", "which", "alone_1", "seconds")}, flush=True)
@@ -141,9 +148,10 @@ def main() -> None:
     parser.add_argument("--report", type=Path, help="AUROC of each variant from a recording")
     parser.add_argument("--export", nargs=2, metavar=("VARIANT", "FILE"), help='with --report: write {"id", "p_yes"} lines of one variant')
     parser.add_argument("--limit", type=int)
+    parser.add_argument("--only-production", action="store_true", help="only the production prompt (e.g. at another llm_context_tokens)")
     args = parser.parse_args()
     if args.out:
-        record(args.out, args.limit)
+        record(args.out, args.limit, args.only_production)
     if args.report:
         report(args.report)
         if args.export:
