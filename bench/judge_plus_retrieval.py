@@ -17,6 +17,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+from calibrate_judge import auroc  # bench/ is the script's folder, so on its path
 
 from ragbot.chain import Pipeline
 from ragbot.evaluation.dataset import load_dataset
@@ -34,10 +35,6 @@ def fit(x: np.ndarray, y: np.ndarray, steps: int = 50, ridge: float = 1e-2) -> n
         hess = (x * (p * (1 - p) + 1e-9)[:, None]).T @ x + ridge * np.eye(len(w))
         w -= np.linalg.solve(hess, grad)
     return w
-
-
-def auroc(pos: list[float], neg: list[float]) -> float:
-    return sum((p > n) + 0.5 * (p == n) for p in pos for n in neg) / (len(pos) * len(neg)) if pos and neg else float("nan")
 
 
 def main() -> None:

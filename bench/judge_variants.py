@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from calibrate_judge import auroc  # bench/ is the script's folder, so on its path
+
 from ragbot.chain import Pipeline
 from ragbot.engines.judge import ANSWERABLE_PROMPT, AnswerabilityJudge
 from ragbot.evaluation.dataset import load_dataset
@@ -82,21 +84,12 @@ def record(out: Path, limit: int | None, only_production: bool = False) -> None:
                 f.flush()
                 continue
             row["failure_modes"] = judge.ask([*head, (role, f"{last}\n\n{FAILURE_MODES}")]).p_yes
-            reply = judge._model.invoke([*head, (role, f"{last}\n\n{WHICH}")])
-            content = (reply.response_metadata.get("logprobs") or {}).get("content") or []
-            row["which"] = p_some(content[0].get("top_logprobs") or [content[0]]) if content else None
+            row["which"] = p_some(judge.first_tokens([*head, (role, f"{last}\n\n{WHICH}")]))
             row["alone_1"] = judge.run(engine.messages(item.question, evidence[:1])).p_yes  # opens like the answer's prompt
             row["seconds"] = round(time.perf_counter() - start, 1)
             f.write(json.dumps(row) + "\n")
             f.flush()
             print(item.id, {k: row.get(k) for k in ("production", "failure_modes", "which", "alone_1", "seconds")}, flush=True)
-
-
-def auroc(pos: list[float], neg: list[float]) -> float:
-    if not pos or not neg:
-        return float("nan")
-    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
-    return wins / (len(pos) * len(neg))
 
 
 def derived(path: Path) -> list[dict[str, Any]]:
@@ -120,22 +113,17 @@ def report(path: Path) -> None:
     print(f"{len(rows)} questions reach the judge ({sum(r['answerable'] for r in rows)} answerable)")
     print(f"{'variant':22} {'odd':>6} {'even':>6} {'all':>6}  all vs production, 95% bootstrap CI")
     rng = random.Random(0)
+
+    def separation(rows: list[dict[str, Any]], name: str) -> float:
+        def score(r: dict[str, Any]) -> float:
+            return r[name] if r.get(name) is not None else 0.5
+
+        return auroc([score(r) for r in rows if r["answerable"]], [score(r) for r in rows if not r["answerable"]])
+
     for name in names:
-        cells = []
-        for half in halves.values():
-            pos = [r[name] if r.get(name) is not None else 0.5 for r in half if r["answerable"]]
-            neg = [r[name] if r.get(name) is not None else 0.5 for r in half if not r["answerable"]]
-            cells.append(auroc(pos, neg))
-        diffs = []
-        for _ in range(1000):
-            sample = [rng.choice(rows) for _ in rows]
-            d = []
-            for key in (name, "production"):
-                pos = [r[key] if r.get(key) is not None else 0.5 for r in sample if r["answerable"]]
-                neg = [r[key] if r.get(key) is not None else 0.5 for r in sample if not r["answerable"]]
-                d.append(auroc(pos, neg))
-            diffs.append(d[0] - d[1])
-        diffs.sort()
+        cells = [separation(half, name) for half in halves.values()]
+        samples = [[rng.choice(rows) for _ in rows] for _ in range(1000)]
+        diffs = sorted(separation(sample, name) - separation(sample, "production") for sample in samples)
         print(f"{name:22} {cells[0]:6.3f} {cells[1]:6.3f} {cells[2]:6.3f}  {diffs[25]:+.3f} .. {diffs[974]:+.3f}")
     seconds = sorted(r["seconds"] for r in rows if "seconds" in r)
     if seconds:

@@ -60,11 +60,15 @@ class AnswerabilityJudge:
             raise ValueError(f"top_logprobs must be between 1 and 20, got {top_logprobs}")
         self._model = model.bind(logprobs=True, top_logprobs=top_logprobs, max_tokens=1, temperature=0.0)
 
-    def ask(self, messages: list[tuple[str, str]]) -> Judgement:
-        """P(Yes) as the first token of the reply to ``messages``."""
+    def first_tokens(self, messages: list[tuple[str, str]]) -> list[dict[str, Any]]:
+        """The likeliest first tokens of the reply to ``messages``, with their log-probabilities (empty if none came back)."""
         reply = self._model.invoke(messages)
         content = (reply.response_metadata.get("logprobs") or {}).get("content") or []
-        return Judgement(p_yes(content[0].get("top_logprobs") or [content[0]]) if content else None)
+        return (content[0].get("top_logprobs") or [content[0]]) if content else []
+
+    def ask(self, messages: list[tuple[str, str]]) -> Judgement:
+        """P(Yes) as the first token of the reply to ``messages``."""
+        return Judgement(p_yes(self.first_tokens(messages)))
 
     def run(self, messages: list[tuple[str, str]]) -> Judgement:
         """Whether the numbered passages in the written answer's ``messages`` state the answer to its question.

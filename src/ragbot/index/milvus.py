@@ -321,19 +321,14 @@ class MilvusStore:
                 return int(f.get("params", {}).get("dim", 0))
         return None
 
-    def _scan(self, name: str, fields: list[str], expr: str = "row >= 0") -> Iterator[list[dict[str, Any]]]:
-        quiet = logging.getLogger("pymilvus")
-        level = quiet.level
-        quiet.setLevel(logging.ERROR)  # Milvus Lite has no MVCC timestamp to give the iterator: one warning per scan, harmless
-        try:
+    def _scan(self, name: str, fields: list[str], expr: str) -> Iterator[list[dict[str, Any]]]:
+        with _quiet():  # Milvus Lite has no MVCC timestamp to give the iterator: one warning per scan, harmless
             it = self.client.query_iterator(name, batch_size=1000, filter=expr, output_fields=fields)
             try:
                 while batch := it.next():
                     yield batch
             finally:
                 it.close()
-        finally:
-            quiet.setLevel(level)
 
     # --- searching ----------------------------------------------------------------------------------
 
