@@ -180,7 +180,7 @@ def probe(directory: Path, settings: Settings, questions: list[str], ef_sweep: l
         sweep[str(ef)] = {"recall_at_10": float(np.mean([len(t & f) / 10 for t, f in zip(truth, found, strict=True)])),
                           "dense_p50_ms": statistics.median(times)}  # fmt: skip
     return {
-        "kind": index.manifest["dense"]["kind"],
+        "kind": "+".join(s["dense"] for s in index.manifest["segments"]),
         "load_s": load_s,
         "rss_loaded_mb": rss_loaded,
         "rss_after_questions_mb": rss_questions,

@@ -91,7 +91,7 @@ def test_kill_9_mid_build_leaves_the_old_index_or_the_complete_new_one(tmp_path:
     _build(settings, embedder)  # an uninterrupted build clears what the killed ones left
     manifest = read_manifest(settings.index_dir)
     left = {p.name for p in settings.index_dir.iterdir()} - {MANIFEST, ".lock", VERIFIED}
-    assert left == {a["file"].split("/")[0] for a in manifest["artifacts"].values()}  # bm25s' files share a folder
+    assert left == {a["file"].split("/")[0] for a in manifest["artifacts"].values()}
 
 
 def test_every_damaged_index_file_is_caught_on_load_with_the_way_out(tmp_path: Path, embedder):

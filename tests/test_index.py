@@ -3,10 +3,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
 
-from ragbot import index as index_module
 from ragbot.errors import RagbotError
 from ragbot.index import MANIFEST, VERIFIED, build_index, load_index
 from ragbot.settings import Settings
@@ -82,7 +82,7 @@ def test_adding_a_brief_extends_the_index_and_embeds_only_the_new_brief(small_co
     np.testing.assert_array_equal(second.passage_vectors()[: len(old_ids)], old_vectors)
     np.testing.assert_array_equal(second.sentence_vectors[: len(old_sentences)], old_sentences)
     assert second.documents[CSP]["rows"] == [len(old_ids), len(old_ids) + len(new)]
-    assert kind(second.vectors) == ("hnsw" if ann_from == 1 else "flat")
+    assert [kind(part) for part in second.vectors.parts] == ["hnsw" if ann_from == 1 else "flat"]  # a small library: one segment
     loaded = load_index(s.index_dir)
     assert loaded.passages == second.passages and loaded.document_rows[CSP] == range(len(old_ids), len(second.passages))
     for i in (0, len(old_ids), len(second.passages) - 1):  # each row's sentence vectors still belong to its passage
@@ -111,7 +111,7 @@ def test_a_crash_mid_build_leaves_the_previous_index(small_corpus: Path, tmp_pat
     def boom(*_a, **_k):
         raise OSError("disk full")
 
-    monkeypatch.setattr(index_module.faiss, "write_index", boom)
+    monkeypatch.setattr(faiss, "write_index", boom)
     with pytest.raises(OSError):
         build_index(s, embedder, progress=False, log=_quiet)
     monkeypatch.undo()
@@ -129,7 +129,7 @@ def test_corrupted_artifacts_are_detected(small_corpus: Path, tmp_path: Path, em
     s = Settings(corpus_dir=small_corpus, index_dir=tmp_path / "index")
     build_index(s, embedder, progress=False, log=_quiet)
     manifest = json.loads((s.index_dir / MANIFEST).read_text())
-    target = s.index_dir / manifest["artifacts"]["vectors"]["file"]
+    target = s.index_dir / next(a["file"] for kind, a in manifest["artifacts"].items() if kind.endswith("/vectors"))
     data = bytearray(target.read_bytes())
     if damage == "truncate":
         data = data[: len(data) // 2]

@@ -44,8 +44,8 @@ def test_every_numpy_load_refuses_pickles_and_faiss_reads_only_verified_files():
         if "faiss.read_index" in text:
             assert path.name == "dense.py", f"{path.name} reads FAISS files; only read_vectors, after the sha256 check"
     index_py = (SRC / "index" / "__init__.py").read_text(encoding="utf-8")
-    load = index_py[index_py.index("def load_index") : index_py.index("def _sentence_start")]
-    assert load.index("_verified_artifacts(") < load.index("read_vectors("), "checksums are verified before FAISS parses a file"
+    load = index_py[index_py.index("def load_index") : index_py.index("def _stamp")]
+    assert load.index("_verified_artifacts(") < load.index("Segment.read("), "checksums are verified before any file is parsed"
     assert "_sha256(path) != art" in load
 
 

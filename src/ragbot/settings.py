@@ -56,7 +56,7 @@ class Settings(BaseModel):
     ann_from: int = Field(100_000, ge=1, description="passages from which the dense index is an HNSW graph instead of exact search")
     hnsw_m: int = Field(32, ge=4, le=128, description="HNSW: links per vector (set at index time)")
     hnsw_ef_search: int = Field(768, ge=1, le=4096, description="HNSW: candidates explored per search (recall against speed)")
-    vector_store: Literal["faiss", "milvus"] = Field("faiss", description="where retrieval searches: local FAISS + bm25s files, or Milvus")
+    vector_store: Literal["faiss", "milvus"] = Field("faiss", description="where retrieval searches: local FAISS + BM25 files, or Milvus")
     # a path: Milvus Lite keeping its data there (empty: index_dir/milvus.db); http://host:19530: a Milvus server, its token
     # (if any) in RAGBOT_MILVUS_TOKEN
     milvus_uri: str = Field("", description="vector_store milvus: a Milvus Lite path or a server's http://host:port")

@@ -31,9 +31,9 @@ def test_hnsw_results_match_exact_search_on_a_small_library(tmp_path: Path):
     assert recall >= 0.95  # the scale issue's target for recall@10 against exact search
     rows, sims = exact.run(queries[0], 10)
     np.testing.assert_allclose(sims, x[rows] @ queries[0], rtol=1e-5)
-    faiss.write_index(graph.index, str(tmp_path / "v.faiss"))
+    faiss.write_index(graph.vectors.parts[0], str(tmp_path / "v.faiss"))
     again = DenseSearch(read_vectors(tmp_path / "v.faiss"))
-    assert kind(again.index) == "hnsw" and list(again.run(queries[0], 10)[0]) == list(graph.run(queries[0], 10)[0])
+    assert kind(again.vectors.parts[0]) == "hnsw" and list(again.run(queries[0], 10)[0]) == list(graph.run(queries[0], 10)[0])
 
 
 @pytest.mark.parametrize("ann_from", [1, 10**9])

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ragbot.index.keyword import KeywordIndex
+from ragbot.index.keyword import FILES, KeywordIndex, KeywordSegment
 from ragbot.terms import tokenize
 
 TEXTS = ["oil oil strait", "oil", "rice"]
@@ -24,34 +24,51 @@ def test_bm25_scores_a_hand_worked_case():
     assert not keyword.scores("the and of").any() and not keyword.scores("unknown words").any()
 
 
+def _files(folder: Path) -> list[Path]:
+    return [folder / f"{name}.npy" for name in FILES]
+
+
 def test_bm25_round_trips_memory_mapped(tmp_path: Path):
-    keyword = KeywordIndex.build(TEXTS)
-    files = keyword.save(tmp_path / "bm25")
-    assert all(f.is_file() for f in files)
-    loaded = KeywordIndex.load(tmp_path / "bm25")
-    assert isinstance(loaded.data, np.memmap) and isinstance(loaded.indices, np.memmap)
+    segment = KeywordSegment.build(TEXTS)
+    segment.save(_files(tmp_path))
+    loaded = KeywordSegment.read(_files(tmp_path))
+    assert isinstance(loaded.rows, np.memmap) and isinstance(loaded.counts, np.memmap)
     for q in ("oil", "rice strait", "nothing"):
-        np.testing.assert_array_equal(loaded.scores(q), keyword.scores(q))
-    again = loaded.save(tmp_path / "copy")  # a loaded index saves its files as they are
-    assert [f.read_bytes() for f in again] == [f.read_bytes() for f in files]
+        np.testing.assert_array_equal(KeywordIndex([loaded]).scores(q), KeywordIndex([segment]).scores(q))
 
 
-def test_loaded_bm25_scores_as_bm25s_does(tmp_path: Path):
-    """Loading reads bm25s' files with numpy (no bm25s, so no scipy, at question time); the scores are bm25s' own."""
+TEXTS_5 = ["oil oil strait of Malacca", "oil prices", "rice and oil", "the strait", "Korea and ASEAN, oil and rice"]
+QUESTIONS = ("oil", "Rice, oil and the strait?", "Malacca strait oil Korea", "unknown")
+
+
+def _bm25s_scores(texts: list[str], question: str, k1: float = 1.2, b: float = 0.75) -> np.ndarray:
+    """bm25s' own scores (method "lucene") over the same terms, times k1 + 1."""
     import bm25s
+    from bm25s.tokenization import Tokenized
 
-    texts = ["oil oil strait of Malacca", "oil prices", "rice and oil", "the strait", "Korea and ASEAN, oil and rice"]
-    KeywordIndex.build(texts).save(tmp_path / "bm25")
-    loaded, model = KeywordIndex.load(tmp_path / "bm25"), bm25s.BM25.load(str(tmp_path / "bm25"), mmap=True)
-    for q in ("oil", "Rice, oil and the strait?", "Malacca strait oil Korea", "unknown"):
-        terms = loaded.known(tokenize(q))
-        expected = np.asarray(model.get_scores(terms), dtype=np.float32) * 2.2 if terms else np.zeros(len(texts), np.float32)
-        np.testing.assert_array_equal(loaded.scores(q), expected)
+    vocab: dict[str, int] = {}
+    ids = [[vocab.setdefault(t, len(vocab)) for t in tokenize(text)] for text in texts]
+    model = bm25s.BM25(k1=k1, b=b, method="lucene")
+    model.index(Tokenized(ids=ids, vocab=vocab), show_progress=False)
+    terms = [t for t in dict.fromkeys(tokenize(question)) if t in vocab]
+    return np.asarray(model.get_scores(terms), dtype=np.float32) * (k1 + 1) if terms else np.zeros(len(texts), np.float32)
 
 
-def test_a_bm25_method_needing_more_than_the_matrix_is_refused(tmp_path: Path):
-    KeywordIndex.build(TEXTS).save(tmp_path / "bm25")
-    params = tmp_path / "bm25" / "params.index.json"
-    params.write_text(params.read_text().replace('"lucene"', '"bm25+"', 1))
-    with pytest.raises(ValueError, match="bm25"):
-        KeywordIndex.load(tmp_path / "bm25")
+@pytest.mark.parametrize(("k1", "b"), [(1.2, 0.75), (0.9, 0.4)])
+def test_bm25_scores_as_bm25s_does_whether_the_library_is_one_segment_or_several(k1: float, b: float):
+    """Statistics are the whole library's: scores do not depend on how passages are split into segments."""
+    one = KeywordIndex.build(TEXTS_5).with_params(k1, b)
+    split = KeywordIndex([KeywordSegment.build(TEXTS_5[:2]), KeywordSegment.build(TEXTS_5[2:3]), KeywordSegment.build(TEXTS_5[3:])], k1, b)
+    merged = KeywordIndex([KeywordSegment.concat([KeywordSegment.build(TEXTS_5[:2]), KeywordSegment.build(TEXTS_5[2:])])], k1, b)
+    for q in QUESTIONS:
+        expected = _bm25s_scores(TEXTS_5, q, k1, b)
+        for keyword in (one, split, merged):
+            np.testing.assert_allclose(keyword.scores(q), expected, rtol=1e-6)
+    assert split.idf("oil") == one.idf("oil") == pytest.approx(math.log(1 + 1.5 / 4.5))
+
+
+def test_damaged_postings_are_refused(tmp_path: Path):
+    KeywordSegment.build(TEXTS).save(_files(tmp_path))
+    np.save(tmp_path / "indptr.npy", np.array([0, 1], dtype=np.int64), allow_pickle=False)
+    with pytest.raises(ValueError, match="postings"):
+        KeywordSegment.read(_files(tmp_path))

@@ -1,14 +1,16 @@
 """Build, load and refresh the on-disk index: passages, their FAISS vectors, sentence vectors, BM25, and a manifest.
 
-Layout of ``index/``: ``manifest.json`` names the artifact files of the current build
-(``passages-<build>.jsonl`` and its row offsets, ``vectors-<build>.faiss``, ``sentences-<build>.npy``,
-the term ids of every passage and sentence, ``bm25-<build>/``) with their sha256. Artifacts are
-written under new names first; replacing ``manifest.json`` is the single atomic step that switches
-builds, so a crash at any moment leaves the old or the new index whole. Nothing is unpickled on
-load, and nothing large is read whole: FAISS and BM25 are memory-mapped, and passages, sentence
-vectors and term ids are read a few rows at a time. Each artifact's sha256 is checked
-before it is parsed; ``.verified.json`` remembers the size and modification time of files
-already checked, so a start re-hashes only files written since.
+The index is a list of segments (index/segment.py), each a set of briefs' passages with every
+artifact made from them under its own name (``passages-<segment>.jsonl`` and its row offsets,
+``vectors-<segment>.faiss``, ``sentences-<segment>.npy``, term ids, BM25 postings). ``manifest.json``
+lists the segments in order and each artifact file with its sha256. A build writes new segments
+only, so adding a brief writes a small one and leaves the rest of a large library as it is;
+replacing ``manifest.json`` is the single atomic step that switches builds, so a crash at any
+moment leaves the old or the new index whole. Nothing is unpickled on load, and nothing large is
+read whole: FAISS and BM25 are memory-mapped, and passages, sentence vectors and term ids are read a
+few rows at a time. Each artifact's sha256 is checked before it is parsed; ``.verified.json``
+remembers the size and modification time of files already checked, so a start re-hashes only files
+written since.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import contextlib
 import fcntl
 import hashlib
 import json
-import os
 import shutil
 import sys
 import threading
@@ -31,7 +32,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import faiss
 import numpy as np
 
 from ragbot.chunking import Passage, chunk_document
@@ -39,16 +39,16 @@ from ragbot.corpus import NORMALISER_VERSION, corpus_state, load_corpus
 from ragbot.errors import RagbotError
 from ragbot.files import atomic_write
 from ragbot.files import sha256_file as _sha256
-from ragbot.index.dense import build_vectors, kind, read_vectors
-from ragbot.index.keyword import FILES as KEYWORD_FILES
+from ragbot.index.dense import DenseVectors, kind
 from ragbot.index.keyword import KeywordIndex
-from ragbot.index.npy_file import NpyFile, write_npy
-from ragbot.index.passages import PassageStore, append_passages, write_passages
-from ragbot.index.term_sets import TermSets, passage_term_sets, write_term_sets
+from ragbot.index.npy_file import ConcatRows, NpyFile
+from ragbot.index.passages import ConcatPassages
+from ragbot.index.segment import KINDS, Segment, merge_plan
+from ragbot.index.term_sets import TermSets
 from ragbot.models import Embedder, count_tokens
 from ragbot.settings import Settings
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4  # 4: segments
 MANIFEST = "manifest.json"
 VERIFIED = ".verified.json"
 _ARTIFACT_PREFIXES = ("passages-", "vectors-", "sentences-", "bm25-")
@@ -86,16 +86,35 @@ class CorpusChanges:
 
 @dataclass
 class Index:
-    """An index in memory (large parts memory-mapped): passages, their vectors, per-sentence vectors and BM25."""
+    """An index in memory (large parts memory-mapped): its segments' passages, vectors, sentence vectors and BM25, read as one."""
 
     manifest: dict[str, Any]
     passages: Sequence[Passage]
-    vectors: faiss.Index  # flat, or HNSW for large libraries (index/dense.py)
-    sentence_vectors: np.ndarray | NpyFile
+    vectors: DenseVectors  # one FAISS index per segment: flat, or HNSW for large segments (index/dense.py)
+    sentence_vectors: np.ndarray | NpyFile | ConcatRows
     sentence_start: np.ndarray  # passage i's sentence vectors are rows sentence_start[i]:sentence_start[i+1]
     keyword: KeywordIndex
     passage_terms: TermSets  # each passage's term ids (as BM25 reads it: title and headers included)
     sentence_terms: TermSets  # each sentence's, in sentence-vector order
+    segments: list[Segment] = field(default_factory=list)
+
+    @classmethod
+    def from_segments(cls, manifest: dict[str, Any], segments: list[Segment]) -> Index:
+        """The segments read as one library, rows numbered across them in order."""
+        one = len(segments) == 1
+        sentence_offsets = np.cumsum([0] + [int(s.sentence_start[-1]) for s in segments])
+        starts = [s.sentence_start[:-1] + o for s, o in zip(segments, sentence_offsets[:-1], strict=True)]
+        return cls(
+            manifest,
+            segments[0].passages if one else ConcatPassages([s.passages for s in segments]),
+            DenseVectors([s.vectors for s in segments], segments[0].vectors.d),
+            segments[0].sentence_vectors if one else ConcatRows([s.sentence_vectors for s in segments]),
+            np.concatenate([*starts, sentence_offsets[-1:]]).astype(np.int64),
+            KeywordIndex([s.keyword for s in segments]),
+            TermSets.concat([s.passage_terms for s in segments]),
+            TermSets.concat([s.sentence_terms for s in segments]),
+            segments,
+        )
 
     @classmethod
     def from_arrays(
@@ -106,11 +125,11 @@ class Index:
         sentence_vectors: np.ndarray,
         settings: Settings | None = None,
     ) -> Index:
-        """An in-memory index over passages and their (normalised) vectors."""
+        """An in-memory index (one segment) over passages and their (normalised) vectors."""
         s = settings or Settings()
-        keyword = KeywordIndex.build((p.embedding_text(True) for p in passages), s.bm25_k1, s.bm25_b)
-        dense = build_vectors(vectors, s.ann_from, s.hnsw_m)
-        return cls(manifest, passages, dense, sentence_vectors, _sentence_start(passages), keyword, *passage_term_sets(passages))
+        index = cls.from_segments(manifest, [Segment.from_arrays(passages, vectors, sentence_vectors, s.ann_from, s.hnsw_m)])
+        index.keyword = index.keyword.with_params(s.bm25_k1, s.bm25_b)
+        return index
 
     @property
     def documents(self) -> dict[str, dict[str, Any]]:
@@ -182,21 +201,10 @@ def load_index(directory: Path) -> Index:
         raise RagbotError(f"index manifest {directory / MANIFEST} is corrupted (checksum mismatch); run `ragbot index --rebuild`")
     paths = _verified_artifacts(directory, manifest)
     try:
-        passages = PassageStore(paths["passages"], paths["offsets"])
-        vectors = read_vectors(paths["vectors"])
-        sentence_vectors = NpyFile(paths["sentences"])
-        sentence_start = np.load(paths["sentence_start"], allow_pickle=False)
-        keyword = KeywordIndex.load(paths["bm25/" + KEYWORD_FILES[0]].parent)
-        passage_terms = TermSets.read(paths["passage_terms"], paths["passage_terms_start"])
-        sentence_terms = TermSets.read(paths["sentence_terms"], paths["sentence_terms_start"])
-    except Exception as exc:  # a file that passed its checksum but does not parse: written by something else
-        raise RagbotError(f"index in {directory}/ cannot be read ({type(exc).__name__}); run `ragbot index --rebuild`") from None
-    passages_agree = vectors.ntotal == len(passages) == keyword.n == len(sentence_start) - 1 == len(passage_terms)
-    if not passages_agree or not sentence_start[-1] == len(sentence_vectors) == len(sentence_terms):
-        raise RagbotError(
-            f"index in {directory}/ is inconsistent ({vectors.ntotal} vectors, {len(passages)} passages); run `ragbot index --rebuild`"
-        )
-    return Index(manifest, passages, vectors, sentence_vectors, sentence_start, keyword, passage_terms, sentence_terms)
+        segments = [Segment.read({k: paths[f"{seg['id']}/{k}"] for k in KINDS}) for seg in manifest["segments"]]
+    except Exception as exc:  # a file that passed its checksum but does not parse or match the others: written by something else
+        raise RagbotError(f"index in {directory}/ cannot be read ({type(exc).__name__}: {exc}); run `ragbot index --rebuild`") from None
+    return Index.from_segments(manifest, segments)
 
 
 def _verified_artifacts(directory: Path, manifest: dict[str, Any]) -> dict[str, Path]:
@@ -235,10 +243,6 @@ def _read_verified(directory: Path) -> dict[str, str]:
 def _write_verified(directory: Path, stamps: dict[str, str]) -> None:
     with contextlib.suppress(OSError):  # best effort: a read-only index folder is verified in full at every start
         atomic_write(directory / VERIFIED, json.dumps(stamps, indent=1).encode("utf-8"))
-
-
-def _sentence_start(passages: Sequence[Passage]) -> np.ndarray:
-    return np.concatenate([[0], np.cumsum([len(p.sentences) for p in passages])]).astype(np.int64)
 
 
 # --- build -----------------------------------------------------------------------------------------
@@ -345,52 +349,146 @@ def build_index(
             meta = docs[doc_id].metadata() if doc_id in docs else meta_docs[doc_id]
             info[doc_id] = {k: v for k, v in meta.items() if k not in ("sha256", "meta_sha256", "n_passages", "rows")} | state[doc_id]
 
-        if old is not None and keep and not changes.modified and not changes.removed:
-            # Only additions: the new documents' rows follow the old ones, so the old files are extended, not rebuilt.
-            index = append_index(directory, settings, embedder, old, new_passages, new_vectors, new_sentence_vectors, info)
-        else:
-            # Unchanged documents keep their passages and vectors; everything is laid out in corpus order.
-            parts = _by_document(new_passages, new_vectors, new_sentence_vectors)
-            if old is not None and keep:
-                kept = _by_document(old.passages, old.passage_vectors(), old.sentence_vectors)
-                parts.update({doc_id: kept[doc_id] for doc_id in keep if doc_id in kept})
-            ordered = [(doc_id, parts[doc_id]) for doc_id in sorted(state) if doc_id in parts]
-            passages = [p for _, (ps, _, _) in ordered for p in ps]
-            matrix = np.vstack([v for _, (_, v, _) in ordered] or [np.zeros((0, embedder.dim), np.float32)])
-            sentence_matrix = np.vstack([sv for _, (_, _, sv) in ordered] or [np.zeros((0, embedder.dim), np.float32)])
-            index = write_index(directory, settings, embedder, passages, matrix, sentence_matrix, _with_rows(info, passages))
+        dropped = set(changes.modified) | set(changes.removed)
+        index = update_index(settings, embedder, old if keep else None, dropped, new_passages, new_vectors, new_sentence_vectors, info)
         log(f"index ready: {len(index.passages)} passages from {len(index.documents)} documents ({len(new_passages)} passages embedded)")
         return index, changes
 
 
-def _with_rows(info: dict[str, dict[str, Any]], passages: Sequence[Passage], first_row: int = 0) -> dict[str, dict[str, Any]]:
-    """Each document's entry with its rows [start, end) and passage count, for passages laid out document by document."""
-    rows: dict[str, list[int]] = {}
-    for i, p in enumerate(passages, first_row):
-        rows.setdefault(p.doc_id, [i, i])[1] = i + 1
-    out = {}
-    for doc_id, entry in info.items():
-        start, end = rows.get(doc_id, (first_row, first_row))
-        out[doc_id] = {**entry, "rows": [start, end], "n_passages": end - start}
-    return out
+def update_index(
+    settings: Settings,
+    embedder: Embedder,
+    old: Index | None,
+    dropped: set[str],
+    passages: Sequence[Passage],
+    vectors: np.ndarray,
+    sentence_vectors: np.ndarray,
+    info: dict[str, dict[str, Any]],
+) -> Index:
+    """A new build: the old index without the dropped briefs, plus these embedded passages (laid out brief by brief).
+
+    Old segments holding no dropped brief are kept as they are; one that does is rewritten without
+    it (nothing embedded again); the new passages form one more segment, merged with small ones.
+    """
+    parts = _kept_parts(old, dropped, settings) if old is not None else []
+    if len(passages) or not parts:
+        new = Segment.from_arrays(passages, vectors, sentence_vectors, settings.ann_from, settings.hnsw_m)
+        parts.append(_Part(new, _document_rows(passages)))
+    return write_segments(settings.index_dir, settings, embedder, parts, info, old.manifest["artifacts"] if old is not None else {})
 
 
-def _by_document(
-    passages: list[Passage], vectors: np.ndarray, sentence_vectors: np.ndarray
-) -> dict[str, tuple[list[Passage], np.ndarray, np.ndarray]]:
-    """Split parallel passage / vector / sentence-vector arrays by document."""
-    start = _sentence_start(passages)
+@dataclass
+class _Part:
+    """A segment of the build being made, with its briefs' rows within it; ``name`` is set for an old segment kept as it is."""
+
+    segment: Segment
+    documents: dict[str, range]
+    name: str | None = None
+
+
+def _document_rows(passages: Sequence[Passage]) -> dict[str, range]:
+    """Each document's rows, for passages laid out document by document."""
     rows: dict[str, list[int]] = {}
     for i, p in enumerate(passages):
-        rows.setdefault(p.doc_id, []).append(i)
-    return {
-        doc_id: (
-            [passages[i] for i in idx],
-            vectors[idx],
-            np.vstack([sentence_vectors[start[i] : start[i + 1]] for i in idx]),
+        rows.setdefault(p.doc_id, [i, i])[1] = i + 1
+    return {doc_id: range(start, end) for doc_id, (start, end) in rows.items()}
+
+
+def _kept_parts(old: Index, dropped: set[str], settings: Settings) -> list[_Part]:
+    """The old segments, each kept as it is, or rewritten without the dropped briefs' rows (left out when none remain)."""
+    parts = []
+    for meta, segment in zip(old.manifest["segments"], old.segments, strict=True):
+        first, end = meta["rows"]
+        held = sorted(
+            ((d, range(r.start - first, r.stop - first)) for d, r in old.document_rows.items() if len(r) and first <= r.start < end),
+            key=lambda item: item[1].start,
         )
-        for doc_id, idx in rows.items()
+        if not any(d in dropped for d, _ in held):
+            parts.append(_Part(segment, dict(held), meta["id"]))
+            continue
+        kept = [(d, r) for d, r in held if d not in dropped]
+        if kept:
+            rows = np.concatenate([np.arange(r.start, r.stop) for _, r in kept]).astype(np.int64)
+            starts = np.cumsum([0] + [len(r) for _, r in kept]).tolist()
+            documents = {d: range(a, a + len(r)) for (d, r), a in zip(kept, starts, strict=False)}
+            parts.append(_Part(segment.select(rows, settings.ann_from, settings.hnsw_m), documents))
+    return parts
+
+
+def write_index(
+    directory: Path,
+    settings: Settings,
+    embedder: Embedder,
+    passages: Sequence[Passage],
+    vectors: np.ndarray,
+    sentence_vectors: np.ndarray,
+    documents: dict[str, dict[str, Any]],
+) -> Index:
+    """Write passages laid out document by document as a new build of one segment, and switch to it."""
+    segment = Segment.from_arrays(passages, vectors, sentence_vectors, settings.ann_from, settings.hnsw_m)
+    return write_segments(directory, settings, embedder, [_Part(segment, _document_rows(passages))], documents, {})
+
+
+def write_segments(
+    directory: Path,
+    settings: Settings,
+    embedder: Embedder,
+    parts: list[_Part],
+    info: dict[str, dict[str, Any]],
+    old_artifacts: dict[str, dict[str, str]],
+) -> Index:
+    """Write the parts that are new (merging small ones as ``merge_plan`` says), then switch to the build they make."""
+    build = _new_build(directory)
+    segments, documents, artifacts, row = [], {}, {}, 0
+    for k, group in enumerate(merge_plan([len(p.segment) for p in parts])):
+        members = [parts[i] for i in group]
+        kept = members[0].name if len(members) == 1 else None
+        if kept is not None:
+            name, segment = kept, members[0].segment
+            artifacts.update({f"{name}/{kind_}": old_artifacts[f"{name}/{kind_}"] for kind_ in KINDS})
+        else:
+            name = f"{build}-{k}"
+            segment = (
+                members[0].segment if len(members) == 1 else Segment.merge([m.segment for m in members], settings.ann_from, settings.hnsw_m)
+            )
+            for kind_, file in segment.write(directory, name).items():
+                artifacts[f"{name}/{kind_}"] = {"file": file, "sha256": _sha256(directory / file)}
+        first = row
+        for member in members:
+            for doc_id, r in member.documents.items():
+                documents[doc_id] = {**_entry(info[doc_id]), "rows": [row + r.start, row + r.stop], "n_passages": len(r)}
+            row += len(member.segment)
+        segments.append({"id": name, "rows": [first, row], "sentences": int(segment.sentence_start[-1]), "dense": kind(segment.vectors)})
+    for doc_id in info.keys() - documents.keys():  # a brief that yields no passage
+        documents[doc_id] = {**_entry(info[doc_id]), "rows": [row, row], "n_passages": 0}
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "normaliser_version": NORMALISER_VERSION,
+        "build": build,
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "embedding": {"model": settings.embed_model, "dim": embedder.dim, "max_tokens": embedder.max_length},
+        "chunking": settings.chunking(),
+        "token_encoding": "cl100k_base",
+        "corpus_dir": str(settings.corpus_dir),
+        "counts": {
+            "documents": len(documents),
+            "passages": row,
+            "sentences": sum(s["sentences"] for s in segments),
+            "segments": len(segments),
+        },
+        "segments": segments,
+        "documents": dict(sorted(documents.items())),
+        "artifacts": artifacts,
     }
+    manifest["manifest_sha256"] = _manifest_sha256(manifest)  # a flipped bit in the manifest itself is caught too
+    _write_verified(directory, {a["file"]: _stamp(directory / a["file"], a["sha256"]) for a in artifacts.values()})
+    atomic_write(directory / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False).encode("utf-8"))  # the commit point
+    _remove_stale(directory, {a["file"] for a in artifacts.values()})
+    return load_index(directory)
+
+
+def _entry(meta: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in meta.items() if k not in ("rows", "n_passages")}
 
 
 def _check_lengths(embedder: Embedder, texts: list[str], log: Log) -> None:
@@ -417,134 +515,9 @@ def _encode(embedder: Embedder, texts: list[str], progress: bool, what: str) -> 
     return np.vstack(out) if out else np.zeros((0, embedder.dim), np.float32)
 
 
-def write_index(
-    directory: Path,
-    settings: Settings,
-    embedder: Embedder,
-    passages: list[Passage],
-    vectors: np.ndarray,
-    sentence_vectors: np.ndarray,
-    documents: dict[str, dict[str, Any]],
-) -> Index:
-    """Write passages laid out document by document as a new build, and switch to it."""
-    build = _new_build(directory)
-    index = Index.from_arrays({}, passages, vectors, sentence_vectors, settings)
-    names = _names(build)
-    write_passages(passages, directory / names["passages"], directory / names["offsets"])
-    _write_faiss(index.vectors, directory / names["vectors"])
-    write_npy(directory / names["sentences"], sentence_vectors)
-    write_npy(directory / names["sentence_start"], index.sentence_start)
-    write_term_sets(directory / names["passage_terms"], directory / names["passage_terms_start"], index.passage_terms)
-    write_term_sets(directory / names["sentence_terms"], directory / names["sentence_terms_start"], index.sentence_terms)
-    return _commit(directory, settings, embedder, build, names, index, documents)
-
-
-def append_index(
-    directory: Path,
-    settings: Settings,
-    embedder: Embedder,
-    old: Index,
-    passages: list[Passage],
-    vectors: np.ndarray,
-    sentence_vectors: np.ndarray,
-    info: dict[str, dict[str, Any]],
-) -> Index:
-    """A new build that is the old one plus new documents' rows at the end.
-
-    Nothing already embedded is recomputed: the passage and sentence files are copied and
-    extended, and the FAISS index (exact or HNSW graph) is read whole and extended with the new
-    vectors, not rebuilt. BM25 is rebuilt over every passage, since its IDF changes with each one.
-    """
-    build = _new_build(directory)
-    names = _names(build)
-    old_files = {kind_: directory / art["file"] for kind_, art in old.manifest["artifacts"].items()}
-    first_row = len(old.passages)
-    append_passages(passages, old_files["passages"], old_files["offsets"], directory / names["passages"], directory / names["offsets"])
-    dense = read_vectors(old_files["vectors"], extend=True)  # verified by load_index when `old` was loaded
-    if len(vectors):
-        dense.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    _write_faiss(dense, directory / names["vectors"])
-    write_npy(directory / names["sentences"], old.sentence_vectors, sentence_vectors)
-    write_npy(directory / names["sentence_start"], old.sentence_start, _sentence_start(passages)[1:] + int(old.sentence_start[-1]))
-    passage_terms, sentence_terms = passage_term_sets(passages)
-    for what, new in (("passage_terms", passage_terms), ("sentence_terms", sentence_terms)):
-        write_term_sets(directory / names[what], directory / names[f"{what}_start"], getattr(old, what), new)
-    store = PassageStore(directory / names["passages"], directory / names["offsets"])
-    keyword = KeywordIndex.build((p.embedding_text(True) for p in store), settings.bm25_k1, settings.bm25_b)
-    index = Index(
-        {},
-        store,
-        dense,
-        NpyFile(directory / names["sentences"]),
-        np.load(directory / names["sentence_start"], allow_pickle=False),
-        keyword,
-        TermSets.read(directory / names["passage_terms"], directory / names["passage_terms_start"]),
-        TermSets.read(directory / names["sentence_terms"], directory / names["sentence_terms_start"]),
-    )
-    rows = {
-        doc_id: {**info[doc_id], "rows": [r.start, r.stop], "n_passages": len(r)}
-        for doc_id, r in old.document_rows.items()
-        if doc_id in info
-    }
-    documents = {**rows, **_with_rows({d: info[d] for d in info if d not in rows}, passages, first_row)}
-    return _commit(directory, settings, embedder, build, names, index, dict(sorted(documents.items())))
-
-
 def _new_build(directory: Path) -> str:
     directory.mkdir(parents=True, exist_ok=True)
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-
-
-def _names(build: str) -> dict[str, str]:
-    return {
-        "passages": f"passages-{build}.jsonl",
-        "offsets": f"passages-{build}.offsets.npy",
-        "vectors": f"vectors-{build}.faiss",
-        "sentences": f"sentences-{build}.npy",
-        "sentence_start": f"sentences-{build}.start.npy",
-        "passage_terms": f"passages-{build}.terms.npy",
-        "passage_terms_start": f"passages-{build}.terms.start.npy",
-        "sentence_terms": f"sentences-{build}.terms.npy",
-        "sentence_terms_start": f"sentences-{build}.terms.start.npy",
-    }
-
-
-def _write_faiss(index: faiss.Index, path: Path) -> None:
-    faiss.write_index(index, str(path))  # faiss' own writer; flushed to disk here
-    with path.open("rb") as f:
-        os.fsync(f.fileno())
-
-
-def _commit(
-    directory: Path, settings: Settings, embedder: Embedder, build: str, names: dict[str, str], index: Index, documents: dict[str, Any]
-) -> Index:
-    """Save BM25, checksum every artifact, and switch to the build by replacing the manifest (the one atomic step)."""
-    for path in index.keyword.save(directory / f"bm25-{build}"):
-        with path.open("rb") as f:
-            os.fsync(f.fileno())
-        names[f"bm25/{path.name}"] = f"bm25-{build}/{path.name}"
-    artifacts = {kind_: {"file": name, "sha256": _sha256(directory / name)} for kind_, name in names.items()}
-    manifest = {
-        "format_version": FORMAT_VERSION,
-        "normaliser_version": NORMALISER_VERSION,
-        "build": build,
-        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "embedding": {"model": settings.embed_model, "dim": embedder.dim, "max_tokens": embedder.max_length},
-        "chunking": settings.chunking(),
-        "token_encoding": "cl100k_base",
-        "corpus_dir": str(settings.corpus_dir),
-        "counts": {"documents": len(documents), "passages": len(index.passages), "sentences": len(index.sentence_vectors)},
-        "dense": {"kind": kind(index.vectors)},
-        "keyword": {"k1": settings.bm25_k1, "b": settings.bm25_b},
-        "documents": documents,
-        "artifacts": artifacts,
-    }
-    manifest["manifest_sha256"] = _manifest_sha256(manifest)  # a flipped bit in the manifest itself is caught too
-    _write_verified(directory, {a["file"]: _stamp(directory / a["file"], a["sha256"]) for a in artifacts.values()})
-    atomic_write(directory / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False).encode("utf-8"))  # the commit point
-    _remove_stale(directory, set(names.values()))
-    index.manifest = manifest
-    return index
 
 
 def remove_leftovers(directory: Path) -> None:

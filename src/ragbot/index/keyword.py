@@ -1,108 +1,146 @@
-"""BM25 over passages: built and saved by bm25s at index time, memory-mapped and scored with numpy alone on load.
+"""BM25 over a library kept in segments: each segment saves its term counts, a question is scored with the whole library's statistics.
 
-bm25s saves Okapi BM25 as a CSC matrix of precomputed per-(passage, term) scores (columns are
-terms) beside its parameters and vocabulary. A passage's score for a question is the sum of the
-question terms' columns, which is all a question needs; so loading reads those files directly and
-does not import bm25s, whose import brings scipy (a quarter of a second of a cold `ragbot ask`).
+BM25's IDF and average passage length belong to the whole library, so a store that bakes them into
+its saved scores (bm25s keeps idf x tf-part per passage and term) must rebuild everything when one
+brief arrives; bm25s has no way to add documents (https://github.com/xhluca/bm25s/issues/5). A
+segment here saves only what never changes once written: each term's postings (passage, count) and
+each passage's length. A question's score takes N, document frequencies and the average length
+over all segments, as Lucene does, so adding a brief writes one small segment and rescoring nothing.
+The scores are bm25s' "lucene" method's, times k1 + 1 (tests/index/test_keyword.py checks both).
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import math
-import shutil
-from collections.abc import Iterable
+from array import array
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from ragbot.terms import tokenize
+from ragbot.index.npy_file import write_npy
+from ragbot.terms import term_id, tokenize
 
-# bm25s' file names, fixed so the manifest can checksum each one
-FILES = ("params.index.json", "vocab.index.json", "data.csc.index.npy", "indices.csc.index.npy", "indptr.csc.index.npy")
-_METHOD = "lucene"  # bm25s' methods with a non-occurrence array (bm25l, bm25+) would need it added to every score
+# a segment's files, in the order of KeywordSegment's fields
+FILES = ("terms", "indptr", "rows", "counts", "lengths")
+
+
+@dataclass(frozen=True)
+class KeywordSegment:
+    """One segment's postings: term column j holds rows[indptr[j]:indptr[j + 1]] with their counts."""
+
+    terms: np.ndarray  # sorted term ids (ragbot.terms.term_id), one per column
+    indptr: np.ndarray  # int64, len(terms) + 1
+    rows: np.ndarray  # int32 passage rows within the segment, ascending within a column
+    counts: np.ndarray  # uint16 occurrences of the term in the passage
+    lengths: np.ndarray  # uint32 terms per passage (stopwords out, as tokenize counts them)
+
+    @classmethod
+    def build(cls, texts: Iterable[str]) -> KeywordSegment:
+        """Postings of the texts' terms (array-backed: a million passages' terms as Python objects would take gigabytes)."""
+        terms, counts, held, lengths = array("I"), array("H"), array("q"), array("I")
+        for text in texts:
+            ids = np.fromiter((term_id(t) for t in tokenize(text)), dtype=np.uint32)
+            distinct, n = np.unique(ids, return_counts=True)
+            terms.extend(distinct.tolist())
+            counts.extend(np.minimum(n, 65_535).tolist())
+            held.append(len(distinct))
+            lengths.append(len(ids))
+        flat_terms = np.frombuffer(terms, dtype=np.uint32)
+        rows = np.repeat(np.arange(len(held), dtype=np.int32), np.frombuffer(held, dtype=np.int64))
+        order = np.argsort(flat_terms, kind="stable")  # by term; rows stay ascending within each term
+        columns, first = np.unique(flat_terms[order], return_index=True)
+        indptr = np.append(first, len(order)).astype(np.int64)
+        return cls(
+            columns, indptr, rows[order], np.frombuffer(counts, dtype=np.uint16)[order], np.frombuffer(lengths, dtype=np.uint32).copy()
+        )
+
+    @classmethod
+    def concat(cls, parts: Sequence[KeywordSegment]) -> KeywordSegment:
+        """One segment holding the parts' passages in order (their postings merged, nothing tokenized again)."""
+        offsets = np.cumsum([0] + [p.n for p in parts[:-1]])
+        terms = np.concatenate([np.repeat(p.terms, np.diff(p.indptr)) for p in parts])
+        rows = np.concatenate([np.asarray(p.rows, dtype=np.int32) + np.int32(o) for p, o in zip(parts, offsets, strict=True)])
+        order = np.argsort(terms, kind="stable")  # parts in order, so rows stay ascending within each term
+        columns, first = np.unique(terms[order], return_index=True)
+        counts = np.concatenate([np.asarray(p.counts) for p in parts])[order]
+        lengths = np.concatenate([np.asarray(p.lengths) for p in parts])
+        return cls(columns.astype(np.uint32), np.append(first, len(order)).astype(np.int64), rows[order], counts, lengths)
+
+    @classmethod
+    def read(cls, paths: Sequence[Path]) -> KeywordSegment:
+        """The files save() wrote (checksum-verified by the caller), memory-mapped."""
+        terms, indptr, rows, counts, lengths = (np.load(p, mmap_mode="r", allow_pickle=False) for p in paths)
+        segment = cls(terms, np.asarray(indptr), rows, counts, lengths)
+        if len(indptr) != len(terms) + 1 or int(indptr[-1]) != len(rows) or len(rows) != len(counts):
+            raise ValueError("BM25 postings do not match their columns")
+        return segment
+
+    def save(self, paths: Sequence[Path]) -> None:
+        for path, data in zip(paths, (self.terms, self.indptr, self.rows, self.counts, self.lengths), strict=True):
+            write_npy(path, data)
+
+    @property
+    def n(self) -> int:
+        return len(self.lengths)
+
+    def postings(self, term: int) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, counts) of the passages holding the term."""
+        j = int(np.searchsorted(self.terms, term))
+        if j == len(self.terms) or int(self.terms[j]) != term:
+            return self.rows[:0], self.counts[:0]
+        start, end = int(self.indptr[j]), int(self.indptr[j + 1])
+        return self.rows[start:end], self.counts[start:end]
 
 
 class KeywordIndex:
-    """Okapi BM25 (Lucene's variant, scores times k1 + 1 so they read as the textbook formula's) over tokenized passages."""
+    """Okapi BM25 (Lucene's variant, scores times k1 + 1 so they read as the textbook formula's) over a library's segments."""
 
-    def __init__(
-        self,
-        data: np.ndarray,
-        indices: np.ndarray,
-        indptr: np.ndarray,
-        vocab: dict[str, int],
-        n: int,
-        k1: float,
-        source: Any = None,
-    ) -> None:
-        """The CSC arrays of per-(passage, term) scores; ``source`` is what save() writes: a bm25s model, or a saved folder."""
-        self.data, self.indices, self.indptr = data, indices, indptr
-        self.n = n
-        self._df = np.diff(np.asarray(indptr))  # documents holding each vocabulary term (CSC columns are terms)
-        self._vocab = vocab
-        self._scale = float(k1) + 1.0
-        self._source = source
+    def __init__(self, segments: Sequence[KeywordSegment], k1: float = 1.2, b: float = 0.75) -> None:
+        if k1 <= 0 or not 0 <= b <= 1:
+            raise ValueError(f"BM25 needs k1 > 0 and 0 <= b <= 1, got k1={k1}, b={b}")
+        self.segments, self.k1, self.b = list(segments), float(k1), float(b)
+        self.offsets = np.cumsum([0] + [s.n for s in self.segments]).astype(np.int64)
+        self.n = int(self.offsets[-1])
+        total = sum(int(np.asarray(s.lengths, dtype=np.int64).sum()) for s in self.segments)
+        self.avgdl = total / self.n if self.n else 1.0
 
     @classmethod
     def build(cls, texts: Iterable[str], k1: float = 1.2, b: float = 0.75) -> KeywordIndex:
-        import bm25s
-        from bm25s.tokenization import Tokenized
+        """One segment over these texts."""
+        return cls([KeywordSegment.build(texts)], k1, b)
 
-        vocab: dict[str, int] = {}
-        # term ids as int32 arrays: a million passages' tokens as Python strings would take gigabytes
-        ids = [np.fromiter((vocab.setdefault(t, len(vocab)) for t in tokenize(text)), dtype=np.int32) for text in texts]
-        model = bm25s.BM25(k1=k1, b=b, method=_METHOD)
-        _quiet()
-        model.index(Tokenized(ids=ids, vocab=vocab), show_progress=False)
-        s = model.scores
-        return cls(s["data"], s["indices"], s["indptr"], model.vocab_dict, int(s["num_docs"]), k1, model)
-
-    def save(self, directory: Path) -> list[Path]:
-        directory.mkdir(parents=True, exist_ok=True)
-        if isinstance(self._source, Path):  # loaded from a saved index: its files, as they are
-            for name in FILES:
-                shutil.copyfile(self._source / name, directory / name)
-        else:
-            self._source.save(str(directory), show_progress=False)
-        return [directory / name for name in FILES]
-
-    @classmethod
-    def load(cls, directory: Path, mmap: bool = True) -> KeywordIndex:
-        """The files bm25s saved (checksum-verified by the caller), read with numpy: the score arrays memory-mapped if ``mmap``."""
-        params = json.loads((directory / FILES[0]).read_text(encoding="utf-8"))
-        if params.get("method") != _METHOD:
-            raise ValueError(f"BM25 method {params.get('method')!r}, not {_METHOD}")
-        vocab = json.loads((directory / FILES[1]).read_text(encoding="utf-8"))
-        mode = "r" if mmap else None
-        data, indices, indptr = (np.load(directory / name, mmap_mode=mode, allow_pickle=False) for name in FILES[2:])
-        return cls(data, indices, indptr, vocab, int(params["num_docs"]), float(params["k1"]), directory)
-
-    def known(self, terms: Iterable[str]) -> list[str]:
-        return [t for t in dict.fromkeys(terms) if t in self._vocab and self._df[self._vocab[t]] > 0]
+    def with_params(self, k1: float, b: float) -> KeywordIndex:
+        """The same postings scored with other parameters (nothing is rebuilt: they are applied per question)."""
+        return self if (k1, b) == (self.k1, self.b) else KeywordIndex(self.segments, k1, b)
 
     def scores(self, question: str) -> np.ndarray:
-        """Every passage's BM25 score for the question's terms (zeros when none is in the vocabulary)."""
+        """Every passage's BM25 score for the question's terms, each term once (zeros when none is in the library)."""
         scores = np.zeros(self.n, dtype=np.float32)
-        for term in self.known(tokenize(question)):  # the terms' columns added in question order, as bm25s' get_scores does
-            col = self._vocab[term]
-            start, end = int(self.indptr[col]), int(self.indptr[col + 1])
-            np.add.at(scores, self.indices[start:end], self.data[start:end])  # faster than += on fancy indices here
-        return scores * np.float32(self._scale)
+        for term in dict.fromkeys(tokenize(question)):
+            found = [s.postings(term_id(term)) for s in self.segments]
+            df = sum(len(rows) for rows, _ in found)
+            if not df:
+                continue
+            weight = np.float32(self._idf(df) * (self.k1 + 1))
+            base, per_length = np.float32(self.k1 * (1 - self.b)), np.float32(self.k1 * self.b / self.avgdl)
+            for segment, offset, (rows, counts) in zip(self.segments, self.offsets.tolist(), found, strict=False):
+                if len(rows):
+                    tf = counts.astype(np.float32)
+                    part = weight * tf / (tf + base + per_length * segment.lengths[rows].astype(np.float32))
+                    np.add.at(scores[offset : offset + segment.n], rows, part)  # faster than += on fancy indices here
+        return scores
 
     def idf(self, term: str) -> float | None:
         """Lucene's IDF of a term, or None when no passage holds it."""
-        col = self._vocab.get(term)
-        df = int(self._df[col]) if col is not None else 0
-        return math.log(1 + (self.n - df + 0.5) / (df + 0.5)) if df else None
+        df = sum(len(s.postings(term_id(term))[0]) for s in self.segments)
+        return self._idf(df) if df else None
+
+    def _idf(self, df: int) -> float:
+        return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
 
     @property
     def rarest(self) -> float:
         """The IDF of a term held by one passage: the weight of a word the library never uses."""
-        return math.log(1 + (self.n - 0.5) / 1.5) if self.n else 1.0
-
-
-def _quiet() -> None:
-    logging.getLogger("bm25s").setLevel(logging.ERROR)
+        return self._idf(1) if self.n else 1.0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import overload
 
@@ -83,9 +84,64 @@ class NpyFile:
         return np.concatenate(parts) if parts else np.zeros((0, *self.shape[1:]), self.dtype)
 
 
-def ranges_of(array: np.ndarray | NpyFile, starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+class ConcatRows:
+    """Row arrays (in memory or on disk, one per index segment) read as one, rows numbered across them in order."""
+
+    def __init__(self, parts: Sequence[np.ndarray | NpyFile]) -> None:
+        if not parts:
+            raise ValueError("ConcatRows needs at least one part")
+        self.parts = list(parts)
+        self.offsets = np.cumsum([0] + [len(p) for p in self.parts]).astype(np.int64)
+        self.shape: tuple[int, ...] = (int(self.offsets[-1]), *self.parts[0].shape[1:])
+        self.dtype = np.dtype(self.parts[0].dtype)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    @overload
+    def __getitem__(self, i: int) -> np.ndarray: ...
+    @overload
+    def __getitem__(self, i: slice) -> np.ndarray: ...
+    def __getitem__(self, i: int | slice) -> np.ndarray:
+        if isinstance(i, slice):
+            start, stop, step = i.indices(len(self))
+            rows = self.rows(start, max(start, stop)) if step == 1 else self.rows(0, len(self))[i]
+            return rows
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"row {i} out of range ({n} rows)")
+        return self.rows(i % n, i % n + 1)[0]
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """Rows start:stop, across parts if need be."""
+        parts = []
+        for part, first, end in zip(self.parts, self.offsets[:-1].tolist(), self.offsets[1:].tolist(), strict=True):
+            a, b = max(start, first), min(stop, end)
+            if a < b:
+                parts.append(np.asarray(part[a - first : b - first]))
+        return np.concatenate(parts) if parts else np.zeros((0, *self.shape[1:]), self.dtype)
+
+    def ranges(self, starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+        """The rows of every range starts[i]:stops[i], one after another; a range lies within one part (a segment's rows)."""
+        starts, stops = np.asarray(starts, np.int64), np.asarray(stops, np.int64)
+        part_of = np.searchsorted(self.offsets, starts, side="right") - 1
+        if len(starts) and (part_of == part_of[0]).all():  # the common case: every range in one segment
+            offset = int(self.offsets[part_of[0]])
+            return ranges_of(self.parts[int(part_of[0])], starts - offset, stops - offset)
+        ends = np.cumsum(stops - starts)
+        out = np.zeros((int(ends[-1]) if len(ends) else 0, *self.shape[1:]), self.dtype)
+        for p in np.unique(part_of).tolist():
+            mine = part_of == p
+            offset = int(self.offsets[p])
+            out[flat_ranges(ends[mine] - (stops - starts)[mine], ends[mine])] = ranges_of(
+                self.parts[p], starts[mine] - offset, stops[mine] - offset
+            )
+        return out
+
+
+def ranges_of(array: np.ndarray | NpyFile | ConcatRows, starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
     """The rows of every range starts[i]:stops[i] of an array in memory or on disk, one after another."""
-    if isinstance(array, NpyFile):
+    if isinstance(array, NpyFile | ConcatRows):
         return array.ranges(starts, stops)
     return array[flat_ranges(starts, stops)] if len(starts) else array[:0]
 

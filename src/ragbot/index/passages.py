@@ -103,3 +103,40 @@ class PassageStore(Sequence[Passage]):
     def _parse(self, i: int) -> Passage:
         start, end = int(self._offsets[i]), int(self._offsets[i + 1])
         return Passage.from_dict(json.loads(os.pread(self._file.fileno(), end - start, start)))
+
+
+class ConcatPassages(Sequence[Passage]):
+    """The passages of an index's segments read as one sequence, rows numbered across them in order."""
+
+    def __init__(self, parts: Sequence[Sequence[Passage]]) -> None:
+        self.parts = list(parts)
+        self.offsets = np.cumsum([0] + [len(p) for p in self.parts]).astype(np.int64)
+
+    def __len__(self) -> int:
+        return int(self.offsets[-1])
+
+    @overload
+    def __getitem__(self, i: int) -> Passage: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Passage]: ...
+    def __getitem__(self, i: int | slice) -> Passage | list[Passage]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"passage row {i} out of range ({n} passages)")
+        row = int(i) % n
+        part = int(np.searchsorted(self.offsets, row, side="right")) - 1
+        return self.parts[part][row - int(self.offsets[part])]
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to any sequence of the same passages in the same order."""
+        if not isinstance(other, Sequence) or isinstance(other, str | bytes) or len(other) != len(self):
+            return False
+        return all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __iter__(self) -> Iterator[Passage]:
+        for part in self.parts:
+            yield from part

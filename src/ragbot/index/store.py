@@ -77,7 +77,7 @@ class SearchStore(Protocol):
 
 
 class FaissStore:
-    """The local index: FAISS for dense search, BM25 (bm25s' matrix) for keywords, sentence vectors read by row, memory-mapped term ids."""
+    """The local index: FAISS for dense search, BM25 postings for keywords, sentence vectors read by row, memory-mapped term ids."""
 
     def __init__(self, index: Index, settings: Settings) -> None:
         self.index, self.settings = index, settings
@@ -85,18 +85,15 @@ class FaissStore:
 
     @cached_property
     def bm25(self) -> KeywordIndex:
-        """The index's BM25, or one rebuilt here (index untouched) if the BM25 settings changed since it was built."""
-        built, s = self.index.manifest.get("keyword") or {}, self.settings
-        if (built.get("k1"), built.get("b")) == (s.bm25_k1, s.bm25_b):
-            return self.index.keyword
-        return KeywordIndex.build((p.embedding_text(True) for p in self.index.passages), s.bm25_k1, s.bm25_b)
+        """The index's BM25 postings scored with the settings' k1 and b (applied per question: nothing to rebuild)."""
+        return self.index.keyword.with_params(self.settings.bm25_k1, self.settings.bm25_b)
 
     def dense(self, query: np.ndarray, c: int, docs: set[str] | None) -> tuple[np.ndarray, np.ndarray]:
         """FAISS top-c (exact over the allowed rows when a filter is selective)."""
         return self.search.run(query, c, self.index.rows_of(docs) if docs else None)
 
     def keyword(self, question: str, c: int, docs: set[str] | None) -> Lexical:
-        """BM25 scores of every passage (the question terms' columns of bm25s' saved matrix); rows outside docs score -inf."""
+        """BM25 scores of every passage (the question terms' postings in every segment); rows outside docs score -inf."""
         scores = self.bm25.scores(question)
         if docs:
             allowed = self.index.rows_of(docs)

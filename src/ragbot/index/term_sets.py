@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ragbot.chunking import Passage
-from ragbot.index.npy_file import flat_ranges, ranges_of, write_npy
+from ragbot.index.npy_file import ConcatRows, flat_ranges, ranges_of, write_npy
 from ragbot.terms import term_id, tokenize
 
 
@@ -41,7 +41,7 @@ class QueryTerms:
 class TermSets:
     """Sets of term ids stored flat: set i is ids[start[i]:start[i + 1]], each id once (ids from ragbot.terms.term_id)."""
 
-    ids: np.ndarray  # memory-mapped when read from an index
+    ids: np.ndarray | ConcatRows  # memory-mapped when read from an index; one part per segment
     start: np.ndarray
 
     @classmethod
@@ -59,6 +59,15 @@ class TermSets:
         if start.ndim != 1 or not len(start) or int(start[-1]) != len(ids):
             raise ValueError(f"{start_path.name} does not match {ids_path.name}")
         return cls(ids, start)
+
+    @classmethod
+    def concat(cls, parts: list[TermSets]) -> TermSets:
+        """The sets of several segments as one, numbered across them in order (ids read from each part where it lies)."""
+        if len(parts) == 1:
+            return parts[0]
+        offsets = np.cumsum([0] + [int(p.start[-1]) for p in parts])
+        start = np.concatenate([p.start[:-1] + o for p, o in zip(parts, offsets[:-1], strict=True)] + [offsets[-1:]])
+        return cls(ConcatRows([p.ids for p in parts]), start.astype(np.int64))
 
     def __len__(self) -> int:
         return len(self.start) - 1
