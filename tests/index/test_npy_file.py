@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ragbot.index.npy_file import NpyFile, flat_ranges, ranges_of, write_npy
+from ragbot.index.npy_file import ConcatRows, NpyFile, concat_starts, flat_ranges, ranges_of, write_npy
 
 
 def test_rows_read_back_as_written_across_parts(tmp_path: Path):
@@ -34,3 +34,15 @@ def test_a_truncated_file_is_refused(tmp_path: Path):
     (tmp_path / "x.npy").write_bytes(data[:-16])
     with pytest.raises(ValueError, match="header says"):
         NpyFile(tmp_path / "x.npy")
+
+
+def test_concatenated_parts_read_as_one_array_in_any_range_order(tmp_path: Path):
+    whole = np.arange(40, dtype=np.float32).reshape(20, 2)
+    write_npy(tmp_path / "b.npy", whole[8:])
+    rows = ConcatRows([whole[:8], NpyFile(tmp_path / "b.npy")])  # a segment in memory, one on disk
+    assert len(rows) == 20 and rows.shape == (20, 2)
+    np.testing.assert_array_equal(rows[5:12], whole[5:12])
+    np.testing.assert_array_equal(rows[-1], whole[-1])
+    starts, stops = np.array([15, 2, 8, 0, 19]), np.array([17, 5, 8, 1, 20])  # ranges within one part each, mixed order
+    np.testing.assert_array_equal(ranges_of(rows, starts, stops), whole[flat_ranges(starts, stops)])
+    assert concat_starts([np.array([0, 2, 5]), np.array([0, 1])]).tolist() == [0, 2, 5, 6]

@@ -41,7 +41,7 @@ from ragbot.files import atomic_write
 from ragbot.files import sha256_file as _sha256
 from ragbot.index.dense import DenseVectors, kind
 from ragbot.index.keyword import KeywordIndex
-from ragbot.index.npy_file import ConcatRows, NpyFile
+from ragbot.index.npy_file import ConcatRows, NpyFile, concat_starts
 from ragbot.index.passages import ConcatPassages
 from ragbot.index.segment import KINDS, Segment, merge_plan
 from ragbot.index.term_sets import TermSets
@@ -102,14 +102,12 @@ class Index:
     def from_segments(cls, manifest: dict[str, Any], segments: list[Segment]) -> Index:
         """The segments read as one library, rows numbered across them in order."""
         one = len(segments) == 1
-        sentence_offsets = np.cumsum([0] + [int(s.sentence_start[-1]) for s in segments])
-        starts = [s.sentence_start[:-1] + o for s, o in zip(segments, sentence_offsets[:-1], strict=True)]
         return cls(
             manifest,
             segments[0].passages if one else ConcatPassages([s.passages for s in segments]),
             DenseVectors([s.vectors for s in segments], segments[0].vectors.d),
             segments[0].sentence_vectors if one else ConcatRows([s.sentence_vectors for s in segments]),
-            np.concatenate([*starts, sentence_offsets[-1:]]).astype(np.int64),
+            concat_starts([s.sentence_start for s in segments]),
             KeywordIndex([s.keyword for s in segments]),
             TermSets.concat([s.passage_terms for s in segments]),
             TermSets.concat([s.sentence_terms for s in segments]),

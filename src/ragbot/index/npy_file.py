@@ -146,6 +146,12 @@ def ranges_of(array: np.ndarray | NpyFile | ConcatRows, starts: np.ndarray, stop
     return array[flat_ranges(starts, stops)] if len(starts) else array[:0]
 
 
+def concat_starts(starts: Sequence[np.ndarray]) -> np.ndarray:
+    """Range-start arrays of consecutive parts (each 0 ... its total) as one: each part's shifted by the totals before it."""
+    offsets = np.cumsum([0] + [int(s[-1]) for s in starts])
+    return np.concatenate([s[:-1] + o for s, o in zip(starts, offsets[:-1], strict=True)] + [offsets[-1:]]).astype(np.int64)
+
+
 def flat_ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
     """Every index of the ranges starts[i]:stops[i], one range after another."""
     counts = np.asarray(stops, np.int64) - np.asarray(starts, np.int64)

@@ -86,9 +86,7 @@ class PassageStore(Sequence[Passage]):
 
     def __eq__(self, other: object) -> bool:
         """Equal to any sequence of the same passages in the same order (a list, or another store)."""
-        if not isinstance(other, Sequence) or isinstance(other, str | bytes) or len(other) != len(self):
-            return False
-        return all(a == b for a, b in zip(self, other, strict=True))
+        return _same_passages(self, other)
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -131,12 +129,16 @@ class ConcatPassages(Sequence[Passage]):
 
     def __eq__(self, other: object) -> bool:
         """Equal to any sequence of the same passages in the same order."""
-        if not isinstance(other, Sequence) or isinstance(other, str | bytes) or len(other) != len(self):
-            return False
-        return all(a == b for a, b in zip(self, other, strict=True))
+        return _same_passages(self, other)
 
     __hash__ = None  # type: ignore[assignment]
 
     def __iter__(self) -> Iterator[Passage]:
         for part in self.parts:
             yield from part
+
+
+def _same_passages(passages: Sequence[Passage], other: object) -> bool:
+    if not isinstance(other, Sequence) or isinstance(other, str | bytes) or len(other) != len(passages):
+        return False
+    return all(a == b for a, b in zip(passages, other, strict=True))

@@ -20,7 +20,7 @@ from ragbot.chunking import Passage
 from ragbot.index.dense import build_vectors, kind, read_vectors
 from ragbot.index.keyword import FILES as KEYWORD_FILES
 from ragbot.index.keyword import KeywordSegment
-from ragbot.index.npy_file import ConcatRows, NpyFile, ranges_of, write_npy
+from ragbot.index.npy_file import ConcatRows, NpyFile, concat_starts, ranges_of, write_npy
 from ragbot.index.passages import ConcatPassages, PassageStore, write_passages
 from ragbot.index.term_sets import TermSets, passage_term_sets, write_term_sets
 
@@ -148,15 +148,11 @@ class Segment:
         else:
             first = head.vectors.reconstruct_n(0, head.vectors.ntotal) if head.vectors.ntotal else rest[:0]
             dense = build_vectors(np.vstack([first, rest]), ann_from, hnsw_m)
-        sentence_offsets = np.cumsum([0] + [int(p.sentence_start[-1]) for p in parts[:-1]])
         return cls(
             ConcatPassages([p.passages for p in parts]),
             dense,
             ConcatRows([p.sentence_vectors for p in parts]),
-            np.concatenate(
-                [p.sentence_start[:-1] + o for p, o in zip(parts, sentence_offsets, strict=True)]
-                + [[sum(int(p.sentence_start[-1]) for p in parts)]]
-            ).astype(np.int64),
+            concat_starts([p.sentence_start for p in parts]),
             KeywordSegment.concat([p.keyword for p in parts]),
             TermSets.concat([p.passage_terms for p in parts]),
             TermSets.concat([p.sentence_terms for p in parts]),

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ragbot.chunking import Passage
-from ragbot.index.npy_file import ConcatRows, flat_ranges, ranges_of, write_npy
+from ragbot.index.npy_file import ConcatRows, concat_starts, flat_ranges, ranges_of, write_npy
 from ragbot.terms import term_id, tokenize
 
 
@@ -65,9 +65,7 @@ class TermSets:
         """The sets of several segments as one, numbered across them in order (ids read from each part where it lies)."""
         if len(parts) == 1:
             return parts[0]
-        offsets = np.cumsum([0] + [int(p.start[-1]) for p in parts])
-        start = np.concatenate([p.start[:-1] + o for p, o in zip(parts, offsets[:-1], strict=True)] + [offsets[-1:]])
-        return cls(ConcatRows([p.ids for p in parts]), start.astype(np.int64))
+        return cls(ConcatRows([p.ids for p in parts]), concat_starts([p.start for p in parts]))
 
     def __len__(self) -> int:
         return len(self.start) - 1
