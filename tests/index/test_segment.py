@@ -128,3 +128,35 @@ def test_a_damaged_segment_file_is_one_clear_error(tmp_path: Path, embedder, mon
     target.write_bytes(target.read_bytes()[:-2])
     with pytest.raises(RagbotError, match=r"corrupted.*ragbot index --rebuild"):
         load_index(s.index_dir)
+
+
+def test_milvus_holds_a_library_of_several_segments_as_the_local_index_reads_it(tmp_path: Path, embedder, monkeypatch, milvus_uri):
+    """Rows are numbered across segments in Milvus too: the same candidates, vectors, sentences and term coverage."""
+    from ragbot.index.milvus import MilvusStore
+    from ragbot.index.store import FaissStore
+    from ragbot.index.term_sets import QueryTerms
+    from tests.index.conftest import new_database
+
+    monkeypatch.setattr(segment_module, "MIN_SEGMENT", 0)
+    monkeypatch.setattr(segment_module, "MERGE_RATIO", 0)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    s = Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    for name in (FULCRUM, CSP):
+        shutil.copy(CORPUS / name, corpus / name)
+        index, _ = build_index(s, embedder, progress=False, log=_quiet)
+    assert len(index.manifest["segments"]) == 2
+    milvus = MilvusStore.connect(index, s.model_copy(update={"vector_store": "milvus", "milvus_uri": new_database(milvus_uri)}), log=_quiet)
+    local = FaissStore(index, s)
+    assert milvus.held() == (2, len(index.passages), len(index.sentence_vectors))
+    last = len(index.passages) - 1
+    rows = np.array([last, 0, index.documents[CSP]["rows"][0], 3], dtype=np.int64)  # both segments, out of order
+    terms = QueryTerms.of({"korea": 0.5, "partnership": 0.3, "malacca": 0.2})
+    got, want = milvus.candidates(rows, terms), local.candidates(rows, terms)
+    np.testing.assert_allclose(got.vectors, want.vectors, atol=1e-6)
+    np.testing.assert_array_equal(got.sentences.counts, want.sentences.counts)
+    np.testing.assert_allclose(got.sentences.vectors, want.sentences.vectors, atol=1e-6)
+    np.testing.assert_array_equal(got.sentences.cover, want.sentences.cover)
+    np.testing.assert_array_equal(got.sentences.passage_cover, want.sentences.passage_cover)
+    query = index.passage_vectors()[last]
+    assert milvus.dense(query, 5, None)[0].tolist() == local.dense(query, 5, None)[0].tolist()
