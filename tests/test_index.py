@@ -162,3 +162,29 @@ def test_an_index_from_another_format_is_rebuilt_not_refused(small_corpus: Path,
     rebuilt, changes = build_index(s, embedder, progress=False, log=_quiet)
     assert changes.full_rebuild == "index format changed"
     assert load_index(s.index_dir).passages == rebuilt.passages
+
+
+def test_a_build_waits_for_another_writer_when_asked_to(small_corpus: Path, tmp_path: Path, embedder):
+    """A page's refresh waits for a replica's Milvus sync or build; `ragbot index` (wait 0) says at once that one is running."""
+    import threading
+
+    from ragbot.index import build_lock
+
+    s = Settings(corpus_dir=small_corpus, index_dir=tmp_path / "index")
+    build_index(s, embedder, progress=False, log=_quiet)
+    held, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with build_lock(s.index_dir):
+            held.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    held.wait(10)
+    with pytest.raises(RagbotError, match="another ragbot is writing the index"):
+        build_index(s, embedder, progress=False, log=_quiet)
+    threading.Timer(1.0, release.set).start()
+    index, changes = build_index(s, embedder, progress=False, log=_quiet, wait=30)
+    thread.join()
+    assert not changes.stale and len(index.passages)

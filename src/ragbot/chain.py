@@ -41,6 +41,10 @@ def check_k(k: int | None, name: str = "k") -> None:
 
 
 # A short message that leans on what came before: "and Japan?", "what about 2019?", "why was it delayed?"
+# A page's or a question's refresh waits this long for another writer of the index folder (a build on another
+# replica, or its Milvus sync) instead of failing at once; the CLI's `ragbot index` says so at once instead.
+BUILD_WAIT = 120.0
+
 _FOLLOWUP = re.compile(
     r"^\s*(and|but|also|so|then|what about|how about|what of|same for|why|how come|how so)\b"
     r"|\b(it|its|they|them|their|this|that|these|those|he|she|his|her|there|then)\b",
@@ -91,7 +95,7 @@ class Pipeline:
     def build(cls, settings: Settings, encoder: Encoder | None = None, log: Callable[[str], None] | None = None) -> Pipeline:
         """Bring the index up to date with the corpus folder (only changed files re-embedded) and serve it."""
         embedder = embedder_for(settings)
-        index, _ = build_index(settings, embedder, progress=False, log=log or log_stderr)
+        index, _ = build_index(settings, embedder, progress=False, log=log or log_stderr, wait=BUILD_WAIT)
         return cls(settings, index, encoder or query_encoder_for(settings))
 
     def _build_chain(self) -> Runnable[dict[str, Any], str | Verdict | Answer]:

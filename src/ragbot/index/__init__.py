@@ -304,11 +304,15 @@ def build_index(
     rebuild: bool = False,
     progress: bool = True,
     log: Log = log_stderr,
+    wait: float = 0.0,
 ) -> tuple[Index, CorpusChanges]:
-    """Bring the index up to date with the corpus, re-embedding only added or modified documents."""
+    """Bring the index up to date with the corpus, re-embedding only added or modified documents.
+
+    ``wait``: seconds to wait for another writer (a build, or a replica bringing Milvus up to date) before giving up.
+    """
     directory = settings.index_dir
     state = corpus_state(settings.corpus_dir)
-    with build_lock(directory):
+    with build_lock(directory, wait=wait):
         try:
             manifest = read_manifest(directory)
         except RagbotError as exc:
