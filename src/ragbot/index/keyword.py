@@ -15,6 +15,7 @@ import math
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ from ragbot.terms import term_id, tokenize
 
 # a segment's files, in the order of KeywordSegment's fields
 FILES = ("terms", "indptr", "rows", "counts", "lengths")
+_BLOCK = 1 << 22  # postings per step when a segment's are computed over
 
 
 @dataclass(frozen=True)
@@ -85,13 +87,12 @@ class KeywordSegment:
     def n(self) -> int:
         return len(self.lengths)
 
-    def postings(self, term: int) -> tuple[np.ndarray, np.ndarray]:
-        """(rows, counts) of the passages holding the term."""
+    def column(self, term: int) -> tuple[int, int]:
+        """Where the term's postings lie in rows and counts (an empty range when no passage holds it)."""
         j = int(np.searchsorted(self.terms, term))
         if j == len(self.terms) or int(self.terms[j]) != term:
-            return self.rows[:0], self.counts[:0]
-        start, end = int(self.indptr[j]), int(self.indptr[j + 1])
-        return self.rows[start:end], self.counts[start:end]
+            return 0, 0
+        return int(self.indptr[j]), int(self.indptr[j + 1])
 
 
 class KeywordIndex:
@@ -115,26 +116,45 @@ class KeywordIndex:
         """The same postings scored with other parameters (nothing is rebuilt: they are applied per question)."""
         return self if (k1, b) == (self.k1, self.b) else KeywordIndex(self.segments, k1, b)
 
+    @cached_property
+    def _tf_parts(self) -> list[np.ndarray]:
+        """Per segment, each posting's tf / (tf + k1 * (1 - b + b * length / avgdl)), what a question's term weight multiplies.
+
+        Computed once per process from the library's statistics (at 10^6 passages ~0.8 s and 4 bytes a
+        posting, ~260 MB): it halves a question's scoring there (10 -> 5 ms, what bm25s' precomputed
+        scores cost), and it is exact, since the statistics are the ones this index was loaded with.
+        """
+        base, per_length = np.float32(self.k1 * (1 - self.b)), np.float32(self.k1 * self.b / self.avgdl)
+        parts = []
+        for segment in self.segments:
+            norms = base + per_length * np.asarray(segment.lengths, dtype=np.float32)
+            part = np.empty(len(segment.rows), np.float32)
+            for start in range(0, len(part), _BLOCK):  # in blocks: no whole-library temporaries
+                tf = segment.counts[start : start + _BLOCK].astype(np.float32)
+                denominator = norms[segment.rows[start : start + _BLOCK]]
+                denominator += tf
+                np.divide(tf, denominator, out=part[start : start + _BLOCK])
+            parts.append(part)
+        return parts
+
     def scores(self, question: str) -> np.ndarray:
         """Every passage's BM25 score for the question's terms, each term once (zeros when none is in the library)."""
         scores = np.zeros(self.n, dtype=np.float32)
         for term in dict.fromkeys(tokenize(question)):
-            found = [s.postings(term_id(term)) for s in self.segments]
-            df = sum(len(rows) for rows, _ in found)
+            columns = [s.column(term_id(term)) for s in self.segments]
+            df = sum(end - start for start, end in columns)
             if not df:
                 continue
             weight = np.float32(self._idf(df) * (self.k1 + 1))
-            base, per_length = np.float32(self.k1 * (1 - self.b)), np.float32(self.k1 * self.b / self.avgdl)
-            for segment, offset, (rows, counts) in zip(self.segments, self.offsets.tolist(), found, strict=False):
-                if len(rows):
-                    tf = counts.astype(np.float32)
-                    part = weight * tf / (tf + base + per_length * segment.lengths[rows].astype(np.float32))
-                    np.add.at(scores[offset : offset + segment.n], rows, part)  # faster than += on fancy indices here
+            parts = zip(self.segments, self.offsets.tolist(), self._tf_parts, columns, strict=False)
+            for segment, offset, part, (start, end) in parts:
+                if end > start:  # faster than += on fancy indices here
+                    np.add.at(scores[offset : offset + segment.n], segment.rows[start:end], part[start:end] * weight)
         return scores
 
     def idf(self, term: str) -> float | None:
         """Lucene's IDF of a term, or None when no passage holds it."""
-        df = sum(len(s.postings(term_id(term))[0]) for s in self.segments)
+        df = sum(end - start for start, end in (s.column(term_id(term)) for s in self.segments))
         return self._idf(df) if df else None
 
     def _idf(self, df: int) -> float:
