@@ -5,8 +5,10 @@ its saved scores (bm25s keeps idf x tf-part per passage and term) must rebuild e
 brief arrives; bm25s has no way to add documents (https://github.com/xhluca/bm25s/issues/5). A
 segment here saves only what never changes once written: each term's postings (passage, count) and
 each passage's length. A question's score takes N, document frequencies and the average length
-over all segments, as Lucene does, so adding a brief writes one small segment and rescoring nothing.
-The scores are bm25s' "lucene" method's, times k1 + 1 (tests/index/test_keyword.py checks both).
+over all segments, as Lucene does, so adding a brief writes one small segment and nothing else.
+Each posting's length-normalised tf part is computed once per process from those statistics, so a
+question only weighs and adds. The scores are bm25s' "lucene" method's, times k1 + 1
+(tests/index/test_keyword.py checks that, for one segment and for several).
 """
 
 from __future__ import annotations
