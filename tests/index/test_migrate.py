@@ -43,6 +43,8 @@ def test_index_to_milvus_keeps_every_passage_and_answers_cite_alike(library, ind
     """Every local passage row lands in Milvus with its doc_id and text; answers on Milvus cite the same passages and offsets."""
     from pymilvus import MilvusClient
 
+    from ragbot.index.milvus import GRPC_OPTIONS
+
     uri, env, before = new_database(milvus_uri), _env(library), _files(library / "index")
     moved = ragbot("index", "--to", "milvus", "--milvus-uri", uri, cwd=library, env=env)
     n, m = len(index.passages), len(index.sentence_vectors)
@@ -52,7 +54,7 @@ def test_index_to_milvus_keeps_every_passage_and_answers_cite_alike(library, ind
     assert f'no setting was changed: to answer from Milvus, set vector_store = "milvus" and milvus_uri = "{uri}"' in moved.stderr
     assert _files(library / "index") == before  # the local index is left as it was
 
-    client = MilvusClient(uri=uri)
+    client = MilvusClient(uri=uri, grpc_options=GRPC_OPTIONS)
     rows = client.query("ragbot_passages", filter="row >= 0", output_fields=["row", "doc_id", "text"], limit=16384)
     local = {i: (p.doc_id, p.embedding_text(True)) for i, p in enumerate(index.passages)}
     assert {r["row"]: (r["doc_id"], r["text"]) for r in rows} == local

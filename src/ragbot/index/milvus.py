@@ -50,6 +50,10 @@ _MAX_TERMS = 4096
 _BATCH = 256
 _GET_KEYS = 1000  # records per fetch by primary key (Milvus returns at most 16384 entities a query)
 _WRITING = ""  # a documents record's signature while the document's rows are being written or deleted
+# pymilvus pings every connection each 10 s, idle ones too; gRPC servers (Milvus Lite's among them) allow a ping
+# without data once per 5 minutes and answer more with GOAWAY "too_many_pings", which fails the call then in flight
+# (seen in CI as "Too many pings"). So: no pings on an idle connection, and at most one a minute during a call.
+GRPC_OPTIONS = {"grpc.keepalive_time_ms": 60_000, "grpc.keepalive_permit_without_calls": 0}
 SYNC_WAIT = 600.0  # seconds a sync with something to write waits for the index folder's lock (a build, another replica's sync)
 
 
@@ -87,7 +91,7 @@ def connect_client(settings: Settings) -> MilvusClient:
     uri = milvus_uri(settings)
     try:
         with _quiet():
-            return MilvusClient(uri=uri, token=os.environ.get(TOKEN_ENV, ""), timeout=10)
+            return MilvusClient(uri=uri, token=os.environ.get(TOKEN_ENV, ""), timeout=10, grpc_options=GRPC_OPTIONS)
     except Exception as exc:
         reason = _reason(exc)
         if _REFUSED.search(reason) or getattr(exc, "code", None) == 1800:
