@@ -89,7 +89,7 @@ def _perturbed(base: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
 
 
 def build(n: int, directory: Path, settings: Settings, embed: int) -> dict[str, float]:
-    from ragbot.index import write_index
+    from ragbot.index import update_index
 
     embedder = embedder_for(settings)
     pool = _sentences(settings)
@@ -111,12 +111,11 @@ def build(n: int, directory: Path, settings: Settings, embed: int) -> dict[str, 
     for start in range(0, len(sentence_rows), 1_000_000):
         sentence_vectors[start : start + 1_000_000] = pool_vectors[sentence_rows[start : start + 1_000_000]]
     documents: dict[str, dict[str, object]] = {}
-    for i, p in enumerate(passages):  # passages come document by document, PASSAGES_PER_DOC each
-        start = i - i % PASSAGES_PER_DOC
-        end = min(start + PASSAGES_PER_DOC, n)
-        documents[p.doc_id] = {"title": p.title, "sha256": "synthetic", "meta_sha256": "", "rows": [start, end], "n_passages": end - start}
+    for p in passages:  # each document's rows are found from its passages by the writer
+        documents[p.doc_id] = {"title": p.title, "sha256": "synthetic", "meta_sha256": ""}
     start = time.perf_counter()
-    write_index(directory, settings, embedder, passages, vectors, sentence_vectors, documents)
+    written = settings.model_copy(update={"index_dir": directory})
+    update_index(written, embedder, None, set(), passages, vectors, sentence_vectors, documents)
     write_s = time.perf_counter() - start
     del sentence_vectors
     (directory.parent / f"sentences-{n}.npy").unlink()

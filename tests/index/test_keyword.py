@@ -16,7 +16,7 @@ def test_bm25_scores_a_hand_worked_case():
     # N = 3, lengths 3, 1, 1 (avg 5/3); "oil" is in 2 passages: idf = ln(1 + (3 - 2 + 0.5) / (2 + 0.5)) = ln 1.6.
     # Passage 0: tf 2, length norm 1.2 (0.25 + 0.75 * 3 / (5/3)) = 1.92: ln 1.6 * 2 * 2.2 / (2 + 1.92).
     # Passage 1: tf 1, length norm 1.2 (0.25 + 0.75 * 0.6) = 0.84:       ln 1.6 * 1 * 2.2 / (1 + 0.84).
-    keyword = KeywordIndex.build(TEXTS, k1=1.2, b=0.75)
+    keyword = KeywordIndex([KeywordSegment.build(TEXTS)], k1=1.2, b=0.75)
     expected = [math.log(1.6) * 4.4 / 3.92, math.log(1.6) * 2.2 / 1.84, 0.0]
     np.testing.assert_allclose(keyword.scores("Oil?"), expected, rtol=1e-5)
     assert keyword.idf("oil") == pytest.approx(math.log(1.6)) and keyword.idf("never") is None
@@ -57,7 +57,7 @@ def _bm25s_scores(texts: list[str], question: str, k1: float = 1.2, b: float = 0
 @pytest.mark.parametrize(("k1", "b"), [(1.2, 0.75), (0.9, 0.4)])
 def test_bm25_scores_as_bm25s_does_whether_the_library_is_one_segment_or_several(k1: float, b: float):
     """Statistics are the whole library's: scores do not depend on how passages are split into segments."""
-    one = KeywordIndex.build(TEXTS_5).with_params(k1, b)
+    one = KeywordIndex([KeywordSegment.build(TEXTS_5)]).with_params(k1, b)
     split = KeywordIndex([KeywordSegment.build(TEXTS_5[:2]), KeywordSegment.build(TEXTS_5[2:3]), KeywordSegment.build(TEXTS_5[3:])], k1, b)
     merged = KeywordIndex([KeywordSegment.concat([KeywordSegment.build(TEXTS_5[:2]), KeywordSegment.build(TEXTS_5[2:])])], k1, b)
     for q in QUESTIONS:

@@ -417,20 +417,6 @@ def _kept_parts(old: Index, dropped: set[str], settings: Settings) -> list[_Part
     return parts
 
 
-def write_index(
-    directory: Path,
-    settings: Settings,
-    embedder: Embedder,
-    passages: Sequence[Passage],
-    vectors: np.ndarray,
-    sentence_vectors: np.ndarray,
-    documents: dict[str, dict[str, Any]],
-) -> Index:
-    """Write passages laid out document by document as a new build of one segment, and switch to it."""
-    segment = Segment.from_arrays(passages, vectors, sentence_vectors, settings.ann_from, settings.hnsw_m)
-    return write_segments(directory, settings, embedder, [_Part(segment, _document_rows(passages))], documents, {})
-
-
 def write_segments(
     directory: Path,
     settings: Settings,

@@ -108,15 +108,15 @@ class KeywordIndex:
         self.n = int(self.offsets[-1])
         total = sum(int(np.asarray(s.lengths, dtype=np.int64).sum()) for s in self.segments)
         self.avgdl = total / self.n if self.n else 1.0
-
-    @classmethod
-    def build(cls, texts: Iterable[str], k1: float = 1.2, b: float = 0.75) -> KeywordIndex:
-        """One segment over these texts."""
-        return cls([KeywordSegment.build(texts)], k1, b)
+        self._variants: dict[tuple[float, float], KeywordIndex] = {}
 
     def with_params(self, k1: float, b: float) -> KeywordIndex:
-        """The same postings scored with other parameters (nothing is rebuilt: they are applied per question)."""
-        return self if (k1, b) == (self.k1, self.b) else KeywordIndex(self.segments, k1, b)
+        """The same postings scored with other parameters (applied per question; one scorer per pair, so its tf parts are computed once)."""
+        if (k1, b) == (self.k1, self.b):
+            return self
+        if (k1, b) not in self._variants:
+            self._variants[(k1, b)] = KeywordIndex(self.segments, k1, b)
+        return self._variants[(k1, b)]
 
     @cached_property
     def _tf_parts(self) -> list[np.ndarray]:

@@ -20,7 +20,32 @@ import numpy as np
 BLOCK_ROWS = 262_144
 
 
-class NpyFile:
+class RowArray:
+    """Rows read on demand through ``rows(start, stop)``; indexing and slicing return ordinary arrays."""
+
+    shape: tuple[int, ...]
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    @overload
+    def __getitem__(self, i: int) -> np.ndarray: ...
+    @overload
+    def __getitem__(self, i: slice) -> np.ndarray: ...
+    def __getitem__(self, i: int | slice) -> np.ndarray:
+        if isinstance(i, slice):
+            start, stop, step = i.indices(len(self))
+            return self.rows(start, max(start, stop)) if step == 1 else self.rows(0, len(self))[i]
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"row {i} out of range ({n} rows)")
+        return self.rows(i % n, i % n + 1)[0]
+
+
+class NpyFile(RowArray):
     """The rows of a 2-D (or 1-D) .npy file, read on demand; slicing returns an ordinary array."""
 
     def __init__(self, path: Path) -> None:
@@ -48,28 +73,10 @@ class NpyFile:
             self._file.close()
             raise ValueError(f"{path.name} is {size} bytes, its header says {expected}")
 
-    def __len__(self) -> int:
-        return self.shape[0]
-
     def __del__(self) -> None:
         file = getattr(self, "_file", None)
         if file is not None:
             file.close()
-
-    @overload
-    def __getitem__(self, i: int) -> np.ndarray: ...
-    @overload
-    def __getitem__(self, i: slice) -> np.ndarray: ...
-    def __getitem__(self, i: int | slice) -> np.ndarray:
-        if isinstance(i, slice):
-            start, stop, step = i.indices(len(self))
-            if step != 1:
-                return self.rows(start, stop)[::step]
-            return self.rows(start, stop)
-        n = len(self)
-        if not -n <= i < n:
-            raise IndexError(f"row {i} out of range ({n} rows)")
-        return self.rows(i % n, i % n + 1)[0]
 
     def rows(self, start: int, stop: int) -> np.ndarray:
         """Rows start:stop (clipped to the file) in one read."""
@@ -84,7 +91,7 @@ class NpyFile:
         return np.concatenate(parts) if parts else np.zeros((0, *self.shape[1:]), self.dtype)
 
 
-class ConcatRows:
+class ConcatRows(RowArray):
     """Row arrays (in memory or on disk, one per index segment) read as one, rows numbered across them in order."""
 
     def __init__(self, parts: Sequence[np.ndarray | NpyFile]) -> None:
@@ -94,23 +101,6 @@ class ConcatRows:
         self.offsets = np.cumsum([0] + [len(p) for p in self.parts]).astype(np.int64)
         self.shape: tuple[int, ...] = (int(self.offsets[-1]), *self.parts[0].shape[1:])
         self.dtype = np.dtype(self.parts[0].dtype)
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    @overload
-    def __getitem__(self, i: int) -> np.ndarray: ...
-    @overload
-    def __getitem__(self, i: slice) -> np.ndarray: ...
-    def __getitem__(self, i: int | slice) -> np.ndarray:
-        if isinstance(i, slice):
-            start, stop, step = i.indices(len(self))
-            rows = self.rows(start, max(start, stop)) if step == 1 else self.rows(0, len(self))[i]
-            return rows
-        n = len(self)
-        if not -n <= i < n:
-            raise IndexError(f"row {i} out of range ({n} rows)")
-        return self.rows(i % n, i % n + 1)[0]
 
     def rows(self, start: int, stop: int) -> np.ndarray:
         """Rows start:stop, across parts if need be."""

@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
-import uuid
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -31,28 +29,33 @@ def write_passages(passages: Sequence[Passage], lines_path: Path, offsets_path: 
     atomic_write(offsets_path, npy.getvalue())
 
 
-def append_passages(passages: Sequence[Passage], old_lines: Path, old_offsets: Path, lines_path: Path, offsets_path: Path) -> None:
-    """A copy of the old files with these passages after their rows (the old files stay as they are)."""
-    tmp = lines_path.with_name(f".{lines_path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    offsets = np.load(old_offsets, allow_pickle=False)
-    try:
-        shutil.copyfile(old_lines, tmp)
-        with tmp.open("ab") as f:
-            ends = []
-            for p in passages:
-                f.write(json.dumps(p.to_dict(), ensure_ascii=False).encode("utf-8") + b"\n")
-                ends.append(f.tell())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, lines_path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    npy = io.BytesIO()
-    np.save(npy, np.concatenate([offsets, np.array(ends, dtype=np.int64)]), allow_pickle=False)
-    atomic_write(offsets_path, npy.getvalue())
+class PassageRows(Sequence[Passage]):
+    """A read-only sequence of passages read by row (``_at``); equal to any sequence of the same passages in order."""
+
+    def _at(self, row: int) -> Passage:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, i: int) -> Passage: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Passage]: ...
+    def __getitem__(self, i: int | slice) -> Passage | list[Passage]:
+        if isinstance(i, slice):
+            return [self._at(j) for j in range(*i.indices(len(self)))]
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"passage row {i} out of range ({n} passages)")
+        return self._at(int(i) % n)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str | bytes) or len(other) != len(self):
+            return False
+        return all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
 
 
-class PassageStore(Sequence[Passage]):
+class PassageStore(PassageRows):
     """A read-only sequence of passages over the files ``write_passages`` made; recently read rows are cached."""
 
     def __init__(self, lines_path: Path, offsets_path: Path) -> None:
@@ -72,23 +75,8 @@ class PassageStore(Sequence[Passage]):
     def __len__(self) -> int:
         return len(self._offsets) - 1
 
-    @overload
-    def __getitem__(self, i: int) -> Passage: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[Passage]: ...
-    def __getitem__(self, i: int | slice) -> Passage | list[Passage]:
-        if isinstance(i, slice):
-            return [self._row(j) for j in range(*i.indices(len(self)))]
-        n = len(self)
-        if not -n <= i < n:
-            raise IndexError(f"passage row {i} out of range ({n} passages)")
-        return self._row(int(i) % n)
-
-    def __eq__(self, other: object) -> bool:
-        """Equal to any sequence of the same passages in the same order (a list, or another store)."""
-        return _same_passages(self, other)
-
-    __hash__ = None  # type: ignore[assignment]
+    def _at(self, row: int) -> Passage:
+        return self._row(row)
 
     def __iter__(self) -> Iterator[Passage]:
         offsets = self._offsets.tolist()
@@ -103,7 +91,7 @@ class PassageStore(Sequence[Passage]):
         return Passage.from_dict(json.loads(os.pread(self._file.fileno(), end - start, start)))
 
 
-class ConcatPassages(Sequence[Passage]):
+class ConcatPassages(PassageRows):
     """The passages of an index's segments read as one sequence, rows numbered across them in order."""
 
     def __init__(self, parts: Sequence[Sequence[Passage]]) -> None:
@@ -113,32 +101,10 @@ class ConcatPassages(Sequence[Passage]):
     def __len__(self) -> int:
         return int(self.offsets[-1])
 
-    @overload
-    def __getitem__(self, i: int) -> Passage: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[Passage]: ...
-    def __getitem__(self, i: int | slice) -> Passage | list[Passage]:
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        n = len(self)
-        if not -n <= i < n:
-            raise IndexError(f"passage row {i} out of range ({n} passages)")
-        row = int(i) % n
+    def _at(self, row: int) -> Passage:
         part = int(np.searchsorted(self.offsets, row, side="right")) - 1
         return self.parts[part][row - int(self.offsets[part])]
-
-    def __eq__(self, other: object) -> bool:
-        """Equal to any sequence of the same passages in the same order."""
-        return _same_passages(self, other)
-
-    __hash__ = None  # type: ignore[assignment]
 
     def __iter__(self) -> Iterator[Passage]:
         for part in self.parts:
             yield from part
-
-
-def _same_passages(passages: Sequence[Passage], other: object) -> bool:
-    if not isinstance(other, Sequence) or isinstance(other, str | bytes) or len(other) != len(passages):
-        return False
-    return all(a == b for a, b in zip(passages, other, strict=True))
