@@ -19,8 +19,10 @@ from pathlib import Path
 
 from ragbot.chunking import chunk_document
 from ragbot.corpus import corpus_state, load_corpus
-from ragbot.index import load_index, update_index
-from ragbot.models import count_tokens, embedder_for
+from ragbot.index.reader import load_index
+from ragbot.index.writer import update_index
+from ragbot.models.embedder import embedder_for
+from ragbot.models.tokens import count_tokens
 from ragbot.settings import Settings
 
 

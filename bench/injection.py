@@ -23,8 +23,8 @@ from pathlib import Path
 from threadpoolctl import threadpool_limits
 
 from ragbot.chain import Pipeline
-from ragbot.index import build_index
-from ragbot.models import embedder_for, query_encoder_for
+from ragbot.index.writer import build_index
+from ragbot.models.embedder import embedder_for, query_encoder_for
 from ragbot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,8 +15,9 @@ import time
 import urllib.request
 
 from ragbot.chain import Pipeline
-from ragbot.engines.llm import LLMEngine, local_server
-from ragbot.models import resolve_llm_path
+from ragbot.engines.llm import LLMEngine
+from ragbot.models.llm_server import local_server
+from ragbot.models.llm_file import resolve_llm_path
 from ragbot.settings import Settings
 
 

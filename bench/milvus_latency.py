@@ -21,9 +21,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from ragbot.index import load_index
-from ragbot.index.store import FaissStore, SearchStore
-from ragbot.models import query_encoder_for
+from ragbot.index.reader import load_index
+from ragbot.index.search.base import SearchStore
+from ragbot.index.search.faiss_store import FaissStore
+from ragbot.models.embedder import query_encoder_for
 from ragbot.retrieval import Retriever
 from ragbot.settings import Settings
 
@@ -57,7 +58,7 @@ def main() -> None:
     calls: dict[str, list[float]] = defaultdict(list)
     store: SearchStore
     if args.milvus_uri:
-        from ragbot.index.milvus import MilvusStore
+        from ragbot.index.search.milvus_store import MilvusStore
 
         milvus = settings.model_copy(update={"vector_store": "milvus", "milvus_uri": args.milvus_uri})
         store = MilvusStore.connect(index, milvus)

@@ -1,4 +1,4 @@
-"""How long a start takes to check that Milvus is current with the index (MilvusStore.sync with nothing to write).
+"""How long a start takes to check that Milvus is current with the index (MilvusSync.sync with nothing to write).
 
     .venv/bin/python bench/milvus_sync.py --index index --copies 20 --db /tmp/sync.db [--runs 3]
 
@@ -19,8 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ragbot.index import Index, load_index
-from ragbot.index.milvus import MilvusStore, connect_client
+from ragbot.index.reader import Index, load_index
+from ragbot.index.search.milvus_client import connect_client
+from ragbot.index.search.milvus_sync import MilvusSync
 from ragbot.settings import Settings
 
 
@@ -49,11 +50,11 @@ def main() -> None:
     index = copies(load_index(args.index), args.copies, settings)
     quiet = lambda _m: None  # noqa: E731
     start = time.perf_counter()
-    MilvusStore(connect_client(settings), index, settings).sync(quiet)
+    MilvusSync(connect_client(settings), index, settings).sync(quiet)
     write = time.perf_counter() - start
     checks = []
     for _ in range(args.runs):
-        store = MilvusStore(connect_client(settings), index, settings)
+        store = MilvusSync(connect_client(settings), index, settings)
         start = time.perf_counter()
         written, stale = store.sync(quiet)
         checks.append(time.perf_counter() - start)

@@ -36,7 +36,8 @@ import numpy as np
 from ragbot.chunking import Passage, chunk_document, split_sentences
 from ragbot.corpus import load_corpus
 from ragbot.evaluation.metrics import percentile
-from ragbot.models import count_tokens, embedder_for, load_embedder
+from ragbot.models.embedder import embedder_for, load_embedder
+from ragbot.models.tokens import count_tokens
 from ragbot.settings import Settings
 
 PASSAGES_PER_DOC = 50
@@ -89,7 +90,7 @@ def _perturbed(base: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
 
 
 def build(n: int, directory: Path, settings: Settings, embed: int) -> dict[str, float]:
-    from ragbot.index import update_index
+    from ragbot.index.writer import update_index
 
     embedder = embedder_for(settings)
     pool = _sentences(settings)
@@ -136,9 +137,9 @@ def probe(directory: Path, settings: Settings, questions: list[str], ef_sweep: l
     import faiss
 
     from ragbot.chain import Pipeline
-    from ragbot.index import load_index
+    from ragbot.index.reader import load_index
     from ragbot.index.dense import DenseSearch
-    from ragbot.models import query_encoder_for
+    from ragbot.models.embedder import query_encoder_for
 
     encoder = query_encoder_for(settings)  # loaded before the clock: it is the same at any library size
     start = time.perf_counter()

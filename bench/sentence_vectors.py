@@ -22,8 +22,8 @@ from ragbot.chain import Pipeline
 from ragbot.evaluation import runner
 from ragbot.evaluation.dataset import combine, load_dataset
 from ragbot.evaluation.report import summarise
-from ragbot.index import Index, load_index
-from ragbot.models import embedder_for, query_encoder_for
+from ragbot.index.reader import Index, load_index
+from ragbot.models.embedder import embedder_for, query_encoder_for
 from ragbot.settings import Settings
 
 SHOWN = ("hit@1", "mrr", "key_fact_recall", "wrong_answer_rate", "abstention", "false_abstention")

@@ -18,12 +18,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ragbot.chain import clean_question
+from ragbot.question import clean_question
 from ragbot.engines.llm import LLMEngine
-from ragbot.index import load_index
-from ragbot.index.milvus import MilvusStore
-from ragbot.index.store import FaissStore, SearchStore
-from ragbot.models import query_encoder_for
+from ragbot.index.reader import load_index
+from ragbot.index.search.milvus_store import MilvusStore
+from ragbot.index.search.base import SearchStore
+from ragbot.index.search.faiss_store import FaissStore
+from ragbot.models.embedder import query_encoder_for
 from ragbot.retrieval import Retriever
 from ragbot.settings import Settings
 

@@ -17,13 +17,14 @@ import pytest
 
 from ragbot.app.roles import hash_password
 from ragbot.chain import Pipeline
-from ragbot.index import Index, build_index
-from ragbot.models import Embedder, embedder_for, load_embedder, query_encoder_for
+from ragbot.index.reader import Index
+from ragbot.index.writer import build_index
+from ragbot.models.embedder import Embedder, embedder_for, load_embedder, query_encoder_for
 from ragbot.quiz.model import Question, Quiz, Source, corpus_fingerprint
 from ragbot.settings import Settings
 
 from .index.conftest import milvus_uri  # noqa: F401 (Milvus Lite's server, for tests outside tests/index too)
-from .store.conftest import postgres_server  # noqa: F401 (the PostgreSQL server, for tests outside tests/store too)
+from .userdata.conftest import postgres_server  # noqa: F401 (the PostgreSQL server, for tests outside tests/userdata too)
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ragbot.app.api import EVIDENCE_HEADING, SOURCES_HEADING
+from ragbot.app.openai_api import EVIDENCE_HEADING, SOURCES_HEADING
 
 from .conftest import CORPUS, ROOT, running_server
 from .test_cli import ragbot

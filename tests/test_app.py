@@ -6,10 +6,10 @@ import urllib.request
 
 import pytest
 
-from ragbot.app import exposure_warning, render_document, render_sources
-from ragbot.app.render import link_markers
+from ragbot.answer import Answer, Citation
+from ragbot.app.render import link_markers, render_document, render_sources
+from ragbot.app.server import exposure_warning
 from ragbot.chunking import Passage
-from ragbot.citations import Answer, Citation
 
 from .conftest import CORPUS, running_server
 

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from ragbot.index import build_index, load_index
+from ragbot.index.reader import load_index
+from ragbot.index.writer import build_index
 from ragbot.quiz.model import Question, Source, load_quiz
 from ragbot.settings import Settings
-from ragbot.store.sqlite import SqliteStore
+from ragbot.userdata.sqlite import SqliteStore
 
 from .conftest import EDITOR, READER, copy_small_corpus, running_server, sample_quiz
 from .index.conftest import new_database
@@ -402,10 +403,11 @@ def test_two_replicas_share_one_library_and_one_postgres_store(vector_store, bro
     rows = list(csv.DictReader(io.StringIO(proc.stdout)))
     assert proc.returncode == 0 and sorted(r["rating"] for r in rows) == ["-1", "1"]
     if vector_store == "milvus":  # Milvus holds the library as the index folder does, each brief once
-        from ragbot.index.milvus import MilvusStore, connect_client
+        from ragbot.index.search.milvus_client import connect_client
+        from ragbot.index.search.milvus_sync import MilvusSync
 
         settings = Settings(index_dir=tmp_path / "index", vector_store="milvus", milvus_uri=env["RAGBOT_MILVUS_URI"])
         index = load_index(settings.index_dir)
-        store = MilvusStore(connect_client(settings), index, settings)
+        store = MilvusSync(connect_client(settings), index, settings)
         assert "Reef-survey-2026.md" in index.document_rows and store.sync(log=lambda _m: None) == ([], [])
         assert store.held() == (3, len(index.passages), len(index.sentence_vectors))

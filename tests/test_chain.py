@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from ragbot.citations import ABSTAIN_TEXT, markers
+from ragbot.answer import ABSTAIN_TEXT
+from ragbot.citations import markers
 from ragbot.engines import create_engine
 from ragbot.engines.extractive import ExtractiveEngine
 from ragbot.errors import RagbotError
@@ -94,7 +95,7 @@ def test_control_characters_are_removed(pipeline):
 
 def test_a_date_question_is_only_answered_by_a_dated_sentence(pipeline):
     retrieval = pipeline.retriever.run("When did ASEAN and Korea first establish relations?")
-    texts = [pipeline.index.passages[s.passage_row].text[slice(*s.span)] for s in pipeline.engine.score_sentences(retrieval)]
+    texts = [pipeline.index.passages[s.passage_row].text[slice(*s.span)] for s in pipeline.engine("extractive").score_sentences(retrieval)]
     assert texts, "dated sentences exist among the hits"
     assert all(
         re.search(r"\b(19|20)\d\d(s)?\b|January|February|March|April|May|June|July|August|September|October|November|December", t)

@@ -5,7 +5,7 @@ import re
 
 from ragbot.chunking import chunk_document, split_sentences
 from ragbot.corpus import load_corpus
-from ragbot.models import count_tokens
+from ragbot.models.tokens import count_tokens
 from ragbot.settings import Settings
 
 from .conftest import CORPUS

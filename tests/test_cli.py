@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ragbot.citations import UNSURE_TEXT
-from ragbot.index import MANIFEST
+from ragbot.answer import UNSURE_TEXT
+from ragbot.index.reader import MANIFEST
 
 from .conftest import copy_small_corpus
 

@@ -19,7 +19,8 @@ import pytest
 
 from ragbot.corpus import corpus_state
 from ragbot.errors import RagbotError
-from ragbot.index import MANIFEST, VERIFIED, build_index, diff_corpus, load_index, read_manifest, remove_leftovers
+from ragbot.index.reader import MANIFEST, VERIFIED, load_index, read_manifest
+from ragbot.index.writer import build_index, diff_corpus, remove_leftovers
 from ragbot.settings import Settings
 
 

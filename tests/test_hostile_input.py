@@ -17,11 +17,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ragbot import cli
+from ragbot.answer import Answer
 from ragbot.app.render import answer_markdown, as_text
-from ragbot.chain import clean_question
-from ragbot.citations import Answer
 from ragbot.corpus import UPLOAD_SUFFIXES, add_document
 from ragbot.errors import RagbotError
+from ragbot.question import clean_question
 from ragbot.settings import Settings
 
 from .test_library import make_pdf
@@ -68,7 +68,7 @@ def test_a_question_that_is_not_text_is_refused_clearly(value):
 @example(question="--frobnicate", flags=[])
 @example(question="-k", flags=["--json"])
 def test_the_cli_ask_path_exits_cleanly_on_any_question(pipeline, monkeypatch, question: str, flags: list[str]):
-    monkeypatch.setattr(cli, "_pipeline", lambda _settings: pipeline)  # the real pipeline, loaded once
+    monkeypatch.setattr(cli.ask, "load_pipeline", lambda _settings: pipeline)  # the real pipeline, loaded once
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:

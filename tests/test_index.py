@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from ragbot.errors import RagbotError
-from ragbot.index import MANIFEST, VERIFIED, build_index, load_index
+from ragbot.index.reader import MANIFEST, VERIFIED, load_index
+from ragbot.index.writer import build_index
 from ragbot.settings import Settings
 
 FULCRUM = "2025-07_fulcrum_asean-rok-security-dual-contingency.txt"
@@ -168,7 +169,7 @@ def test_a_build_waits_for_another_writer_when_asked_to(small_corpus: Path, tmp_
     """A page's refresh waits for a replica's Milvus sync or build; `ragbot index` (wait 0) says at once that one is running."""
     import threading
 
-    from ragbot.index import build_lock
+    from ragbot.index.lock import build_lock
 
     s = Settings(corpus_dir=small_corpus, index_dir=tmp_path / "index")
     build_index(s, embedder, progress=False, log=_quiet)

@@ -18,8 +18,8 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from ragbot.chain import Pipeline
-from ragbot.index import build_index
-from ragbot.models import query_encoder_for
+from ragbot.index.writer import build_index
+from ragbot.models.embedder import query_encoder_for
 
 from .conftest import CORPUS, ROOT
 

@@ -9,7 +9,7 @@ import pytest
 from ragbot.chain import Pipeline
 from ragbot.corpus import add_document, pdf_text, remove_document, safe_filename
 from ragbot.errors import RagbotError
-from ragbot.index import build_index
+from ragbot.index.writer import build_index
 from ragbot.settings import Settings
 
 MB = 1_000_000

@@ -34,7 +34,7 @@ def test_a_build_written_by_another_process_is_served_on_the_next_request(tmp_pa
     shutil.copy(CORPUS / ADDED, corpus / ADDED)
     index()
     assert ADDED in live.pipeline.index.documents and live.pipeline is not served
-    answer = live.with_engine("extractive").ask("What is the New Southern Policy?", docs={ADDED})
+    answer = live.pipeline.ask("What is the New Southern Policy?", "extractive", docs={ADDED})
     assert answer.citations and all(c.passage.doc_id == ADDED for c in answer.citations)
 
 

@@ -8,17 +8,10 @@ import numpy as np
 import pytest
 
 from ragbot.errors import RagbotError
-from ragbot.models import (
-    BUNDLED_LLMS,
-    assemble_parts,
-    count_tokens,
-    load_embedder,
-    load_query_encoder,
-    onnx_supported,
-    resolve_embedder_path,
-    resolve_llm_path,
-)
+from ragbot.models.embedder import load_embedder, load_query_encoder, onnx_supported, resolve_embedder_path
+from ragbot.models.llm_file import BUNDLED_LLMS, assemble_parts, resolve_llm_path
 from ragbot.models.onnx_encoder import OnnxEncoder, exported_model, weights_file
+from ragbot.models.tokens import count_tokens
 
 TEXTS = [
     "When did South Korea become a dialogue partner of ASEAN?",

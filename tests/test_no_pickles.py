@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ragbot.errors import RagbotError
-from ragbot.models import resolve_embedder_path
+from ragbot.models.embedder import resolve_embedder_path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "ragbot"
 
@@ -43,8 +43,8 @@ def test_every_numpy_load_refuses_pickles_and_faiss_reads_only_verified_files():
             assert "allow_pickle=False" in m.group(1), f"{path.name}: np.load without allow_pickle=False"
         if "faiss.read_index" in text:
             assert path.name == "dense.py", f"{path.name} reads FAISS files; only read_vectors, after the sha256 check"
-    index_py = (SRC / "index" / "__init__.py").read_text(encoding="utf-8")
-    load = index_py[index_py.index("def load_index") : index_py.index("def _stamp")]
+    reader = (SRC / "index" / "reader.py").read_text(encoding="utf-8")
+    load = reader[reader.index("def load_index") : reader.index("def verified_stamp")]
     assert load.index("_verified_artifacts(") < load.index("Segment.read("), "checksums are verified before any file is parsed"
     assert "_sha256(path) != art" in load
 

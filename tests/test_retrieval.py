@@ -4,7 +4,8 @@ import itertools
 
 import pytest
 
-from ragbot.retrieval import Retriever, tokenize
+from ragbot.retrieval import Retriever
+from ragbot.terms import tokenize
 
 # Questions in a user's words, with a phrase of the passage that answers them.
 KNOWN = [
@@ -55,7 +56,7 @@ def test_a_hybrid_passage_scores_its_best_sentence_plus_its_second_best_and_its_
 
 def test_the_filter_and_the_ranking_hold_on_an_hnsw_index(pipeline):
     """A library past ann_from is searched through HNSW: on the shipped briefs it ranks as exact search does."""
-    from ragbot.index import Index
+    from ragbot.index.reader import Index
 
     index = pipeline.index
     settings = pipeline.settings.model_copy(update={"ann_from": 1})

@@ -16,8 +16,8 @@ from ragbot.chain import Pipeline
 from ragbot.errors import RagbotError
 from ragbot.evaluation.metrics import percentile
 from ragbot.files import read_lines
-from ragbot.index import build_index
-from ragbot.models import embedder_for, query_encoder_for
+from ragbot.index.writer import build_index
+from ragbot.models.embedder import embedder_for, query_encoder_for
 from ragbot.settings import Settings
 
 # A small parent for each cold run: a child forked from the (large) bench process would report the

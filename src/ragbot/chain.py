@@ -1,80 +1,58 @@
-"""The pipeline: question -> retrieval -> answer engine -> cited Answer, as a LangChain (LCEL) chain."""
+"""The pipeline: a Question -> condense (follow-ups) -> retrieve -> an answer engine -> events ending in a cited Answer.
+
+``Pipeline.stream`` is the one path every shell takes (the CLI, the page, the HTTP API, ``ragbot
+eval``): ``prepare`` makes a follow-up standalone and retrieves for it, then ``answer`` runs the
+chosen engine on that retrieval. The page calls the two halves itself, so an LLM turn reuses the
+retrieval its instant quotes came from.
+"""
 
 from __future__ import annotations
 
-import re
+import threading
 import time
-import unicodedata
 from collections.abc import Callable, Iterator
-from typing import Any
+from dataclasses import dataclass
 
-from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda
-
-from ragbot.citations import Answer
+from ragbot.answer import Answer, Event, Final, Preview, Retrieval, Turn
+from ragbot.condense import is_followup, rewrite_by_rule
+from ragbot.console import log_stderr
 from ragbot.corpus import corpus_state
 from ragbot.engines import AnswerEngine, create_engine
-from ragbot.engines.judge import Verdict
 from ragbot.errors import RagbotError
-from ragbot.index import Index, build_index, diff_corpus, load_index, log_stderr, read_manifest
-from ragbot.models import Encoder, embedder_for, query_encoder_for
+from ragbot.index.reader import Index, load_index, read_manifest
+from ragbot.index.writer import build_index, diff_corpus
+from ragbot.models.embedder import Encoder, embedder_for, query_encoder_for
+from ragbot.question import Question
 from ragbot.retrieval import Retriever
 from ragbot.settings import Settings
 
-
-def clean_question(question: object, max_chars: int) -> str:
-    """The question with control characters removed and whitespace collapsed; rejects empty or over-long ones."""
-    if not isinstance(question, str):
-        raise RagbotError("the question must be text")
-    text = "".join(" " if unicodedata.category(c).startswith(("C", "Z")) else c for c in question)
-    text = " ".join(text.split())
-    if not text:
-        raise RagbotError("the question is empty; ask something about the briefs")
-    if len(text) > max_chars:
-        raise RagbotError(f"the question is {len(text)} characters long; the limit is {max_chars}")
-    return text
-
-
-def check_k(k: int | None, name: str = "k") -> None:
-    """Passages per answer list: 1 to 100."""
-    if k is not None and not 1 <= k <= 100:
-        raise RagbotError(f"{name} must be between 1 and 100, got {k}")
-
-
-# A short message that leans on what came before: "and Japan?", "what about 2019?", "why was it delayed?"
 # A page's or a question's refresh waits this long for another writer of the index folder (a build on another
 # replica, or its Milvus sync) instead of failing at once; the CLI's `ragbot index` says so at once instead.
 BUILD_WAIT = 120.0
-
-_FOLLOWUP = re.compile(
-    r"^\s*(and|but|also|so|then|what about|how about|what of|same for|why|how come|how so)\b"
-    r"|\b(it|its|they|them|their|this|that|these|those|he|she|his|her|there|then)\b",
-    re.I,
-)
-
-
-def is_followup(question: str) -> bool:
-    """Whether a question probably needs the conversation to be understood."""
-    return len(question.split()) <= 12 and bool(_FOLLOWUP.search(question))
-
-
-def rewrite_by_rule(question: str, history: list[tuple[str, str]]) -> str:
-    """The follow-up joined to the last question, so retrieval sees both: "What about Japan? (following: ...)"."""
-    bare = re.sub(r"^\s*(and|but|also|so|then)\b[\s,]*", "", question, flags=re.I).rstrip(" ?")
-    return f"{bare[:1].upper()}{bare[1:]}? (following: {history[-1][0]})"
 
 
 def _ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A question ready for an engine: a follow-up's standalone form, what retrieval found, and what that took."""
+
+    question: Question
+    standalone: str | None  # the question rewritten from the conversation, when it was a follow-up
+    retrieval: Retrieval
+    timings_ms: dict[str, float]  # "rewrite" and "retrieve"
+
+
 class Pipeline:
     """ragbot as a library: ``Pipeline.load(settings).ask("...")`` returns a cited Answer."""
 
-    def __init__(self, settings: Settings, index: Index, encoder: Encoder, engine: AnswerEngine | None = None) -> None:
+    def __init__(self, settings: Settings, index: Index, encoder: Encoder, engines: dict[str, AnswerEngine] | None = None) -> None:
         self.settings, self.index, self.encoder = settings, index, encoder
         self.retriever = Retriever(index, encoder, settings)
-        self.engine = engine or create_engine(settings.engine, settings, index, encoder)
-        self.chain = self._build_chain()
+        self._engines: dict[str, AnswerEngine] = dict(engines or {})
+        self._lock = threading.Lock()
 
     @classmethod
     def load(cls, settings: Settings, refresh: bool = True, log: Callable[[str], None] | None = None) -> Pipeline:
@@ -98,62 +76,83 @@ class Pipeline:
         index, _ = build_index(settings, embedder, progress=False, log=log or log_stderr, wait=BUILD_WAIT)
         return cls(settings, index, encoder or query_encoder_for(settings))
 
-    def _build_chain(self) -> Runnable[dict[str, Any], str | Verdict | Answer]:
-        """condense (follow-up -> standalone question) | retrieve | answer (streamed: text pieces, then Answers)."""
+    def engine(self, name: str | None = None) -> AnswerEngine:
+        """The answer engine called ``name`` (default: the engine setting), made on first use and kept."""
+        name = name or self.settings.engine
+        with self._lock:
+            if name not in self._engines:
+                self._engines[name] = create_engine(name, self.settings, self.index, self.encoder)
+            return self._engines[name]
 
-        def condense(inputs: dict[str, Any]) -> dict[str, Any]:
-            start = time.perf_counter()
-            history = inputs.get("history") or []
-            standalone = None
-            if history and self.settings.rewrite_followups and is_followup(inputs["question"]):
-                model = getattr(self.engine, "model", None) if self.engine.name == "llm" else None
-                from ragbot.engines.llm import rewrite_with_model
+    def question(
+        self, text: object, k: int | None = None, docs: set[str] | None = None, history: list[tuple[str, str]] | None = None
+    ) -> Question:
+        """A Question checked against this pipeline's limits (one line of RagbotError when it is bad)."""
+        return Question.parse(text, self.settings.max_question_chars, k, docs, history)
 
-                standalone = (rewrite_with_model(model, inputs["question"], history) if model is not None else None) or rewrite_by_rule(
-                    inputs["question"], history
-                )
-            return {**inputs, "standalone": standalone, "rewrite_ms": _ms(start)}
+    def needs_rewrite(self, question: Question) -> bool:
+        """Whether the question is a follow-up to make standalone before retrieval."""
+        return bool(question.history) and self.settings.rewrite_followups and is_followup(question.text)
 
-        def retrieve(inputs: dict[str, Any]) -> dict[str, Any]:
-            start = time.perf_counter()
-            k = max(inputs.get("k") or self.settings.top_k, self.settings.answer_passages)
-            retrieval = self.retriever.run(inputs["standalone"] or inputs["question"], k=k, docs=inputs.get("docs"))
-            return {**inputs, "retrieval": retrieval, "retrieve_ms": _ms(start)}
+    def condense(self, question: Question, engine: AnswerEngine) -> str | None:
+        """A follow-up made standalone (by the engine's model, else by rule); None for a question that stands alone."""
+        if not self.needs_rewrite(question):
+            return None
+        history = list(question.history)
+        return engine.rewrite(question.text, history) or rewrite_by_rule(question.text, history)
 
-        def answer(stream: Iterator[dict[str, Any]]) -> Iterator[str | Verdict | Answer]:
-            for inputs in stream:
-                start = time.perf_counter()
-                for event in self.engine.stream(inputs["retrieval"]):
-                    if isinstance(event, Answer):
-                        event.question, event.standalone = inputs["question"], inputs["standalone"]
-                        event.retrieved = event.retrieved[: inputs.get("k") or self.settings.top_k]
-                        timings = {"rewrite": inputs["rewrite_ms"], "retrieve": inputs["retrieve_ms"], "answer": _ms(start)}
-                        event.timings_ms = {**event.timings_ms, **timings}
-                    yield event
+    def retrieve(self, text: str, question: Question) -> Retrieval:
+        """Ranked passages for ``text``: enough for the list the question asks for and for the answer to cite."""
+        k = max(question.k or self.settings.top_k, self.settings.answer_passages)
+        return self.retriever.run(text, k=k, docs=None if question.docs is None else set(question.docs))
 
-        steps = RunnableLambda(condense, name="condense") | RunnableLambda(retrieve, name="retrieve")
-        return steps | RunnableGenerator(answer, name="answer")
+    def prepare(self, question: Question, engine: str | None = None) -> Prepared:
+        """Condense, then retrieve: everything before the engine."""
+        start = time.perf_counter()
+        standalone = self.condense(question, self.engine(engine))
+        rewrite_ms, start = _ms(start), time.perf_counter()
+        retrieval = self.retrieve(standalone or question.text, question)
+        return Prepared(question, standalone, retrieval, {"rewrite": rewrite_ms, "retrieve": _ms(start)})
+
+    def answer(self, prepared: Prepared, engine: str | None = None) -> Iterator[Event]:
+        """The engine's events for a prepared question; each Answer carries the question, its ranked list and timings."""
+        start = time.perf_counter()
+        k = prepared.question.k or self.settings.top_k
+        for event in self.engine(engine).stream(prepared.retrieval):
+            match event:
+                case Preview(answer) | Final(answer):
+                    answer.question, answer.standalone = prepared.question.text, prepared.standalone
+                    answer.retrieved = answer.retrieved[:k]
+                    answer.timings_ms = {**answer.timings_ms, **prepared.timings_ms, "answer": _ms(start)}
+            yield event
 
     def stream(
-        self, question: str, k: int | None = None, docs: set[str] | None = None, history: list[tuple[str, str]] | None = None
-    ) -> Iterator[str | Verdict | Answer]:
-        """The answer in steps: text pieces as they are written, and Answers (a preview, then the final one, last)."""
+        self,
+        question: Question | str,
+        engine: str | None = None,
+        k: int | None = None,
+        docs: set[str] | None = None,
+        history: list[tuple[str, str]] | None = None,
+    ) -> Iterator[Event]:
+        """The answer in steps (a Preview, the Verdict, Tokens, then the Final answer); a text question is checked first."""
         start = time.perf_counter()
-        text = clean_question(question, self.settings.max_question_chars)
-        check_k(k)
-        for event in self.chain.stream({"question": text, "k": k, "docs": docs, "history": history or []}):
-            if isinstance(event, Answer):
-                event.timings_ms["total"] = _ms(start)
+        if isinstance(question, str):
+            question = self.question(question, k, docs, history)
+        elif k is not None or docs is not None or history is not None:
+            raise ValueError("a Question carries its own k, docs and history")
+        for event in self.answer(self.prepare(question, engine), engine):
+            match event:
+                case Preview(answer) | Final(answer):
+                    answer.timings_ms["total"] = _ms(start)
             yield event
 
     def ask(
-        self, question: str, k: int | None = None, docs: set[str] | None = None, history: list[tuple[str, str]] | None = None
+        self,
+        question: Question | str,
+        engine: str | None = None,
+        k: int | None = None,
+        docs: set[str] | None = None,
+        history: list[tuple[str, str]] | None = None,
     ) -> Answer:
         """The final, cited Answer; ``history`` holds earlier (question, answer) turns for follow-ups."""
-        final: Answer | None = None
-        for event in self.stream(question, k, docs, history):
-            if isinstance(event, Answer):
-                final = event
-        if final is None:
-            raise RagbotError("the answer engine returned no answer")
-        return final
+        return Turn.of(self.stream(question, engine, k, docs, history)).answer

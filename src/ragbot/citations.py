@@ -1,101 +1,23 @@
-"""Answer records, citation markers ("[n]" after a sentence points to the n-th cited passage) and their verification."""
+"""Citation markers ("[n]" after a sentence points to the n-th cited passage) and their verification."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
+from ragbot.answer import ABSTAIN_TEXT, Citation
 from ragbot.chunking import Passage, split_sentences
-from ragbot.models import Encoder
-from ragbot.retrieval import Hit
+from ragbot.models.embedder import Encoder
 from ragbot.terms import STOPWORDS, tokenize
 
-ABSTAIN_TEXT = "The briefs don't say."
-UNSURE_TEXT = "Unsure: the closest passages may not state the answer."
-# What an answer is: cited (answered), the closest evidence and not an answer (unsure), or "the briefs don't say" (abstained).
-# "pending" marks a preview in a stream: quotes shown at once while the model checks them; a final answer never has it.
-STATUSES = ("answered", "unsure", "abstained")
-PENDING = "pending"
 MARKER = re.compile(r"\s*\[(\d+)\]")
 # "[1]", "[1, 2]", "[1][2]", "[Passage 1]": what small models write for a citation
 _MARKER_GROUP = re.compile(r"\s*\[(?:passages?\s*)?(\d+(?:\s*[,;]\s*(?:passages?\s*)?\d+)*)\]", re.I)
 _ABSTAIN_PHRASES = re.compile(
     r"\b(briefs|passages|sources|context)\s+(don'?t|do not|does not|doesn'?t)\s+(say|mention|answer|contain|provide)", re.I
 )
-
-
-@dataclass(frozen=True)
-class Citation:
-    n: int
-    passage: Passage
-    quote: str  # the passage's supporting sentence(s)
-    spans: tuple[tuple[int, int], ...] = ()  # where the quote sits within passage.text
-    supports: tuple[int, ...] = ()  # which sentences of the answer (0-based) this passage supports
-
-    def to_dict(self) -> dict[str, Any]:
-        p = self.passage
-        return {
-            "n": self.n,
-            "passage_id": p.passage_id,
-            "doc_id": p.doc_id,
-            "title": p.title,
-            "section": p.section,
-            "quote": self.quote,
-            "spans": [list(span) for span in self.spans],
-            "supports": list(self.supports),
-            "text": p.text,
-        }
-
-
-@dataclass
-class Answer:
-    question: str
-    text: str
-    status: str  # one of STATUSES, or PENDING for a preview
-    citations: list[Citation]  # for "unsure", the closest evidence (not an answer)
-    retrieved: list[Hit]
-    timings_ms: dict[str, float] = field(default_factory=dict)
-    engine: str = "extractive"
-    sentences: list[str] = field(default_factory=list)  # the answer's sentences, without markers
-    dropped: list[str] = field(default_factory=list)  # generated sentences removed as unsupported
-    standalone: str | None = None  # the question as rewritten from the chat history, when it was a follow-up
-    notice: str = ""  # e.g. why the LLM engine fell back to the extractive answer
-    generated: str = ""  # the LLM's raw text, before verification
-    confidence: float | None = None  # the calibrated probability that the passages state the answer
-    checks: dict[str, Any] = field(default_factory=dict)  # the answerability judge's figures, for traces
-
-    @property
-    def abstained(self) -> bool:
-        return self.status == "abstained"
-
-    @property
-    def answered(self) -> bool:
-        return self.status == "answered"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "question": self.question,
-            "standalone_question": self.standalone,
-            "engine": self.engine,
-            "status": self.status,
-            "confidence": None if self.confidence is None else round(self.confidence, 4),
-            "answer": self.text,
-            "abstained": self.abstained,
-            "sentences": self.sentences,
-            "citations": [c.to_dict() for c in self.citations],
-            "dropped": self.dropped,
-            "notice": self.notice,
-            "generated": self.generated,
-            "checks": self.checks,
-            "retrieved": [
-                {"passage_id": h.passage.passage_id, "doc_id": h.passage.doc_id, "text": h.passage.text, "score": round(h.score, 6)}
-                for h in self.retrieved
-            ],
-            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
-        }
 
 
 def compose(picked: list[tuple[Passage, tuple[int, int]]]) -> tuple[str, list[Citation]]:

@@ -2,38 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from ragbot.chunking import Passage
-from ragbot.index import Index
-from ragbot.index.store import SearchStore, Sentences, open_store
+from ragbot.answer import Hit, Retrieval
+from ragbot.index.reader import Index
+from ragbot.index.search.base import SearchStore, Sentences
+from ragbot.index.search.factory import open_search_store
 from ragbot.index.term_sets import QueryTerms
-from ragbot.models import Encoder
+from ragbot.models.embedder import Encoder
 from ragbot.settings import Settings
-from ragbot.terms import STOPWORDS, tokenize
-
-__all__ = ["STOPWORDS", "Hit", "Retrieval", "Retriever", "tokenize"]
-
-
-@dataclass(frozen=True)
-class Hit:
-    passage: Passage
-    score: float  # the ranking score of the chosen retriever
-    dense: float  # cosine similarity of question and passage
-    bm25: float
-    rank: int  # 1-based
-    sentence_scores: tuple[float, ...]  # per sentence of the passage: similarity + question-term coverage
-
-
-@dataclass(frozen=True)
-class Retrieval:
-    """What retrieval hands to an answer engine: ranked hits (with sentence scores) and the question's vector."""
-
-    question: str
-    hits: list[Hit]
-    query_vector: np.ndarray
+from ragbot.terms import tokenize
 
 
 class Retriever:
@@ -51,7 +29,7 @@ class Retriever:
 
     def __init__(self, index: Index, encoder: Encoder, settings: Settings, store: SearchStore | None = None) -> None:
         self.index, self.encoder, self.settings = index, encoder, settings
-        self.store = store or open_store(index, settings)
+        self.store = store or open_search_store(index, settings)
 
     def run(self, question: str, k: int | None = None, docs: set[str] | None = None, mode: str | None = None) -> Retrieval:
         k = k or self.settings.top_k

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, model_validator
 
 from ragbot.errors import RagbotError
+from ragbot.urls import hide_password
 
 ENV_PREFIX = "RAGBOT_"
 CONFIG_FILE = "ragbot.toml"
@@ -116,8 +117,6 @@ class Settings(BaseModel):
     @field_serializer("store_url", "milvus_uri")
     def _hide_store_password(self, url: str) -> str:
         """Saved settings (evaluation reports) never carry a database's password."""
-        from ragbot.store import hide_password
-
         return hide_password(url)
 
     @property

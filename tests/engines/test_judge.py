@@ -7,9 +7,9 @@ import math
 
 import pytest
 
+from ragbot.answer import ABSTAIN_TEXT, PENDING, UNSURE_TEXT, Answer, Final, Preview, Verdict
 from ragbot.chain import Pipeline
-from ragbot.citations import ABSTAIN_TEXT, PENDING, UNSURE_TEXT
-from ragbot.engines.judge import AnswerabilityGate, Judgement, Verdict, p_yes
+from ragbot.engines.judge import AnswerabilityGate, Judgement, p_yes
 from ragbot.engines.llm import SYSTEM_PROMPT, LLMEngine
 
 MALACCA = "What share of South Korea's energy supplies passes through the Malacca Strait?"
@@ -45,11 +45,13 @@ def qwen(pipeline: Pipeline) -> Pipeline:
     return Pipeline(pipeline.settings.model_copy(update={"engine": "llm", "llm_max_tokens": 80}), pipeline.index, pipeline.encoder)
 
 
-def final_and_verdict(pipeline: Pipeline, question: str) -> tuple[object, Verdict | None]:
+def final_and_verdict(pipeline: Pipeline, question: str) -> tuple[Answer, Verdict | None]:
     events = list(pipeline.stream(question))
     verdicts = [e for e in events if isinstance(e, Verdict)]
-    assert events[0].status in (PENDING, "abstained")
-    return events[-1], verdicts[0] if verdicts else None
+    first, last = events[0], events[-1]
+    assert (isinstance(first, Preview) and first.answer.status == PENDING) or (isinstance(first, Final) and first.answer.abstained)
+    assert isinstance(last, Final)
+    return last.answer, verdicts[0] if verdicts else None
 
 
 def test_an_off_topic_question_is_not_answered(qwen: Pipeline) -> None:
@@ -75,7 +77,7 @@ def test_an_answerable_question_is_answered_with_a_confident_check(qwen: Pipelin
 
 
 def test_a_written_sentence_with_a_swapped_fact_is_dropped(qwen: Pipeline) -> None:
-    engine = qwen.engine
+    engine = qwen.engine()
     assert isinstance(engine, LLMEngine)
     retrieval = qwen.retriever.run(MALACCA)
     evidence = engine.evidence(retrieval)

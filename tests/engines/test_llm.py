@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from ragbot.chain import Pipeline, is_followup, rewrite_by_rule
-from ragbot.citations import ABSTAIN_TEXT, PENDING, STATUSES, Answer, CitationVerifier, split_claims
-from ragbot.engines.judge import Verdict
-from ragbot.engines.llm import Evidence, LLMEngine, LocalServer, rewrite_with_model
-from ragbot.models import resolve_llm_path
-from ragbot.retrieval import Retrieval
+from ragbot.answer import ABSTAIN_TEXT, PENDING, STATUSES, Final, Preview, Retrieval, Token, Verdict
+from ragbot.chain import Pipeline
+from ragbot.citations import CitationVerifier, split_claims
+from ragbot.condense import is_followup, rewrite_by_rule
+from ragbot.engines.llm import Evidence, LLMEngine, rewrite_with_model
+from ragbot.models.llm_file import resolve_llm_path
+from ragbot.models.llm_server import LocalServer
 from ragbot.settings import Settings
 
 SMALL = "smollm2-135m"
@@ -52,13 +53,14 @@ class RefusingModel:
 
 def test_streaming_yields_the_quotes_then_the_check_then_text_then_a_verified_answer(llm_pipeline: Pipeline) -> None:
     events = list(llm_pipeline.stream(MALACCA))
-    kinds = ["text" if isinstance(e, str) else "verdict" if isinstance(e, Verdict) else "answer" for e in events]
-    assert kinds[0] == "answer" and events[0].engine == "extractive", "the extractive quotes are shown at once"
-    assert events[0].status == PENDING, "as the closest passages, not yet as an answer"
-    assert kinds[1] == "verdict" and events[1].status == "answered" and 0 <= events[1].confidence <= 1
-    assert "text" in kinds and kinds.index("text") < len(kinds) - 1, "text streams before the end"
-    final = events[-1]
-    assert isinstance(final, Answer) and final.engine == "llm" and final.status in STATUSES
+    kinds = [e.name for e in events]
+    assert isinstance(events[0], Preview) and events[0].answer.engine == "extractive", "the extractive quotes are shown at once"
+    assert events[0].answer.status == PENDING, "as the closest passages, not yet as an answer"
+    assert isinstance(events[1], Verdict) and events[1].status == "answered" and 0 <= events[1].confidence <= 1
+    assert "token" in kinds and kinds.index("token") < len(kinds) - 1, "text streams before the end"
+    assert isinstance(events[-1], Final) and kinds.count("answer") == 1
+    final = events[-1].answer
+    assert final.engine == "llm" and final.status in STATUSES
     assert final.timings_ms["judgement"] <= final.timings_ms["first_token"] < final.timings_ms["total"]
     assert final.checks["p_yes"] == events[1].p_yes and final.confidence == events[1].confidence
 
@@ -66,7 +68,7 @@ def test_streaming_yields_the_quotes_then_the_check_then_text_then_a_verified_an
 def test_the_small_model_answers_a_known_question_with_valid_citations(llm_pipeline: Pipeline) -> None:
     answer = llm_pipeline.ask(MALACCA)
     assert not answer.abstained, answer.dropped
-    evidence = {e.passage.passage_id for e in llm_pipeline.engine.evidence(llm_pipeline.retriever.run(MALACCA))}
+    evidence = {e.passage.passage_id for e in llm_pipeline.engine().evidence(llm_pipeline.retriever.run(MALACCA))}
     assert answer.citations and {c.passage.passage_id for c in answer.citations} <= evidence
     for c in answer.citations:
         for s, e in c.spans:
@@ -79,7 +81,7 @@ def test_the_small_model_answers_a_known_question_with_valid_citations(llm_pipel
 
 def _malacca_evidence(pipeline: Pipeline, phrase: str) -> tuple[LLMEngine, Retrieval, list[Evidence], str]:
     """The engine, retrieval and numbered evidence for MALACCA, and the last evidence sentence holding ``phrase``."""
-    engine = pipeline.engine
+    engine = pipeline.engine()
     assert isinstance(engine, LLMEngine)
     retrieval = pipeline.retriever.run(MALACCA)
     evidence = engine.evidence(retrieval)
@@ -108,16 +110,16 @@ def test_a_sentence_that_swaps_in_a_number_or_a_place_is_not_supported(llm_pipel
 
 def test_an_answer_with_nothing_supported_abstains(llm_pipeline: Pipeline) -> None:
     retrieval = llm_pipeline.retriever.run(MALACCA)
-    evidence = llm_pipeline.engine.evidence(retrieval)
-    answer = llm_pipeline.engine.verify(retrieval, "Penguins run the Korean navy from Antarctica [1].", evidence)
+    evidence = llm_pipeline.engine().evidence(retrieval)
+    answer = llm_pipeline.engine().verify(retrieval, "Penguins run the Korean navy from Antarctica [1].", evidence)
     assert answer.abstained and answer.text == ABSTAIN_TEXT and answer.citations == []
-    assert llm_pipeline.engine.verify(retrieval, "The briefs don't say.", evidence).abstained
+    assert llm_pipeline.engine().verify(retrieval, "The briefs don't say.", evidence).abstained
 
 
 def test_below_the_abstention_threshold_the_model_is_not_called(pipeline: Pipeline) -> None:
     settings = pipeline.settings.model_copy(update={"engine": "llm"})
     engine = LLMEngine(pipeline.index, pipeline.encoder, settings, model=RefusingModel())
-    answer = Pipeline(settings, pipeline.index, pipeline.encoder, engine).ask("What is the recipe for kimchi stew?")
+    answer = Pipeline(settings, pipeline.index, pipeline.encoder, {"llm": engine}).ask("What is the recipe for kimchi stew?")
     assert answer.abstained and answer.text == ABSTAIN_TEXT and answer.engine == "llm"
 
 
@@ -141,9 +143,10 @@ def test_the_openai_compatible_backend_against_a_loopback_server(pipeline: Pipel
     )
     remote = Pipeline(settings, pipeline.index, pipeline.encoder)
     events = list(remote.stream(MALACCA))
-    assert any(isinstance(e, str) for e in events), "the server streamed text"
-    final = events[-1]
-    assert isinstance(final, Answer) and final.engine == "llm" and not final.notice
+    assert any(isinstance(e, Token) for e in events), "the server streamed text"
+    assert isinstance(events[-1], Final)
+    final = events[-1].answer
+    assert final.engine == "llm" and not final.notice
 
 
 def test_a_wrong_api_key_or_a_down_server_falls_back_to_the_extractive_answer(pipeline: Pipeline, loopback_server: LocalServer) -> None:
@@ -181,7 +184,7 @@ def test_follow_ups_are_rewritten_by_rule_without_an_llm(pipeline: Pipeline) -> 
 
 def test_follow_ups_are_rewritten_by_the_llm_when_there_is_one(llm_pipeline: Pipeline) -> None:
     history = [("What did Korea announce at the 2019 Busan summit?", "It announced new funding [1].")]
-    rewritten = rewrite_with_model(llm_pipeline.engine.model, "and what about Japan?", history)
+    rewritten = rewrite_with_model(llm_pipeline.engine().model, "and what about Japan?", history)
     assert rewritten is None or (rewritten.endswith("?") and rewritten != "and what about Japan?"), "one question, or None"
     answer = llm_pipeline.ask("and what about Japan?", history=history)
     assert answer.standalone == rewritten or answer.standalone == rewrite_by_rule("and what about Japan?", history)

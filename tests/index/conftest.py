@@ -16,7 +16,7 @@ def new_database(server: str) -> str:
     """A new database on the Milvus server, so its collections meet no other test's: its URI."""
     from pymilvus import MilvusClient
 
-    from ragbot.index.milvus import GRPC_OPTIONS
+    from ragbot.index.search.milvus_client import GRPC_OPTIONS
 
     name = f"m{uuid.uuid4().hex[:8]}"
     client = MilvusClient(uri=server, grpc_options=GRPC_OPTIONS)  # connections are shared by address: the same options as ragbot's
@@ -37,7 +37,7 @@ def milvus_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Milvus Lite's gRPC server on a free loopback port: the client speaks the protocol a Milvus cluster does."""
     pymilvus = pytest.importorskip("pymilvus", reason="pymilvus is not installed")
     pytest.importorskip("milvus_lite", reason="milvus-lite is not installed")
-    from ragbot.index.milvus import GRPC_OPTIONS
+    from ragbot.index.search.milvus_client import GRPC_OPTIONS
 
     port, folder = free_port(), tmp_path_factory.mktemp("milvus")
     command = [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(folder / "data"), "--host", "127.0.0.1"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ragbot.index import Index
+from ragbot.index.reader import Index
 from ragbot.settings import Settings
 from tests.conftest import CORPUS, ROOT
 from tests.index.conftest import free_port, new_database
@@ -43,7 +43,7 @@ def test_index_to_milvus_keeps_every_passage_and_answers_cite_alike(library, ind
     """Every local passage row lands in Milvus with its doc_id and text; answers on Milvus cite the same passages and offsets."""
     from pymilvus import MilvusClient
 
-    from ragbot.index.milvus import GRPC_OPTIONS
+    from ragbot.index.search.milvus_client import GRPC_OPTIONS
 
     uri, env, before = new_database(milvus_uri), _env(library), _files(library / "index")
     moved = ragbot("index", "--to", "milvus", "--milvus-uri", uri, cwd=library, env=env)

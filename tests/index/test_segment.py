@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ragbot.index import MANIFEST, build_index, load_index
 from ragbot.index import segment as segment_module
 from ragbot.index.dense import DenseSearch
+from ragbot.index.reader import MANIFEST, load_index
 from ragbot.index.segment import MAX_SEGMENTS, MIN_SEGMENT, merge_plan
+from ragbot.index.writer import build_index
 from ragbot.settings import Settings
 from tests.conftest import CORPUS
 
@@ -132,8 +133,8 @@ def test_a_damaged_segment_file_is_one_clear_error(tmp_path: Path, embedder, mon
 
 def test_milvus_holds_a_library_of_several_segments_as_the_local_index_reads_it(tmp_path: Path, embedder, monkeypatch, milvus_uri):
     """Rows are numbered across segments in Milvus too: the same candidates, vectors, sentences and term coverage."""
-    from ragbot.index.milvus import MilvusStore
-    from ragbot.index.store import FaissStore
+    from ragbot.index.search.faiss_store import FaissStore
+    from ragbot.index.search.milvus_store import MilvusStore
     from ragbot.index.term_sets import QueryTerms
     from tests.index.conftest import new_database
 

@@ -15,9 +15,12 @@ import numpy as np
 import pytest
 
 from ragbot.errors import RagbotError
-from ragbot.index import Index, build_index, build_lock
-from ragbot.index.store import FaissStore, SearchStore
+from ragbot.index.lock import build_lock
+from ragbot.index.reader import Index
+from ragbot.index.search.base import SearchStore
+from ragbot.index.search.faiss_store import FaissStore
 from ragbot.index.term_sets import QueryTerms
+from ragbot.index.writer import build_index
 from ragbot.retrieval import Retriever
 from ragbot.settings import Settings
 from tests.conftest import copy_small_corpus
@@ -28,7 +31,7 @@ ONLY = "2013-12_rsis_south-korea-defence-diplomacy-east-asia.txt"
 
 
 def _milvus(index: Index, settings, uri: str):  # type: ignore[no-untyped-def]
-    from ragbot.index.milvus import MilvusStore
+    from ragbot.index.search.milvus_store import MilvusStore
 
     milvus_settings = settings.model_copy(update={"vector_store": "milvus", "milvus_uri": uri})
     return MilvusStore.connect(index, milvus_settings, prefix=f"t{uuid.uuid4().hex[:8]}", log=lambda _m: None)
@@ -138,17 +141,21 @@ def test_milvus_adds_and_removes_a_documents_rows(pipeline, milvus_uri):
         sentences = np.vstack([index.sentences_of(i) for i in rows])
         return Index.from_arrays({}, passages, index.passage_vectors()[rows], sentences, settings)
 
-    from ragbot.index.milvus import MilvusStore
+    from ragbot.index.search.milvus_store import MilvusStore
+    from ragbot.index.search.milvus_sync import MilvusSync
 
     first = _milvus(subset([a, b]), settings, milvus_uri)
     assert set(first.keyword("cooperation", 50, {b}).rows.tolist())
-    second = MilvusStore(first.client, subset([a, c]), settings, first.prefix)
-    written, deleted = second.sync(log=lambda _m: None)
+    second, writer = (
+        MilvusStore(first.client, subset([a, c]), settings, first.prefix),
+        MilvusSync(first.client, subset([a, c]), settings, first.prefix),
+    )
+    written, deleted = writer.sync(log=lambda _m: None)
     assert written == [c] and deleted == [b]
     assert not len(second.keyword("cooperation", 50, {b}).rows) and not len(second.dense(index.passage_vectors()[0], 5, {b})[0])
     c_rows = set(second.index.document_rows[c])
     assert set(second.dense(index.passage_vectors()[index.document_rows[c].start], 3, {c})[0].tolist()) <= c_rows
-    assert second.sync(log=lambda _m: None) == ([], [])  # in step: nothing rewritten
+    assert writer.sync(log=lambda _m: None) == ([], [])  # in step: nothing rewritten
 
 
 class Crash(Exception):
@@ -167,12 +174,12 @@ def _whole(store, index: Index) -> None:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("stop", ["before its record", "between its passages and sentences"])
 def test_a_write_stopped_midway_is_repaired_by_the_next_sync(stop, pipeline, milvus_uri, monkeypatch):
     """A writer stopped inside a brief: the next start rewrites that brief and the ones not reached, and nothing else."""
-    from ragbot.index.milvus import MilvusStore
+    from ragbot.index.search.milvus_sync import MilvusSync
 
     index, settings = pipeline.index, pipeline.settings
     docs = sorted(d for d, r in index.document_rows.items() if len(r))
     victim = docs[1]
-    store = MilvusStore(_milvus(index, settings, milvus_uri).client, index, settings, f"t{uuid.uuid4().hex[:8]}")
+    store = MilvusSync(_milvus(index, settings, milvus_uri).client, index, settings, f"t{uuid.uuid4().hex[:8]}")
     record, insert = store._record, store.client.insert
 
     def record_but_the_victims(doc_id: str, rows: range, signature: str) -> None:
@@ -194,7 +201,7 @@ def test_a_write_stopped_midway_is_repaired_by_the_next_sync(stop, pipeline, mil
     monkeypatch.undo()
     left = store.records()
     assert left[docs[0]] == store._signature(docs[0], index.document_rows[docs[0]]) and left[victim] == ""  # marked unfinished
-    again = MilvusStore(store.client, index, settings, store.prefix)
+    again = MilvusSync(store.client, index, settings, store.prefix)
     assert again.sync(log=lambda _m: None) == (docs[1:], docs[1:])  # the victim and those after it, all marked before any write
     _whole(again, index)
     assert again.sync(log=lambda _m: None) == ([], [])
@@ -202,7 +209,7 @@ def test_a_write_stopped_midway_is_repaired_by_the_next_sync(stop, pipeline, mil
 
 def test_a_removal_stopped_midway_is_finished_by_the_next_sync(pipeline, milvus_uri, monkeypatch):
     """A removed brief's rows go before its record: stopped between the two, the record is left and the next start removes it."""
-    from ragbot.index.milvus import MilvusStore
+    from ragbot.index.search.milvus_sync import MilvusSync
 
     index, settings = pipeline.index, pipeline.settings
     victim = sorted(index.document_rows)[1]
@@ -210,7 +217,7 @@ def test_a_removal_stopped_midway_is_finished_by_the_next_sync(pipeline, milvus_
     sentences = np.vstack([index.sentences_of(i) for i in rows])
     smaller = Index.from_arrays({}, [index.passages[i] for i in rows], index.passage_vectors()[rows], sentences, settings)
     full = _milvus(index, settings, milvus_uri)
-    store = MilvusStore(full.client, smaller, settings, full.prefix)
+    store = MilvusSync(full.client, smaller, settings, full.prefix)
     delete = store.client.delete
 
     def delete_but_records(name: str, filter: str) -> object:
@@ -223,7 +230,7 @@ def test_a_removal_stopped_midway_is_finished_by_the_next_sync(pipeline, milvus_
         store.sync(log=lambda _m: None)
     monkeypatch.undo()
     assert victim in store.records()
-    again = MilvusStore(store.client, smaller, settings, store.prefix)
+    again = MilvusSync(store.client, smaller, settings, store.prefix)
     written, deleted = again.sync(log=lambda _m: None)
     assert victim in deleted and victim not in written
     _whole(again, smaller)
@@ -233,13 +240,14 @@ def test_a_removal_stopped_midway_is_finished_by_the_next_sync(pipeline, milvus_
 SYNC = """
 import json, sys, time
 from pathlib import Path
-from ragbot.index import load_index
-from ragbot.index.milvus import MilvusStore, connect_client
+from ragbot.index.reader import load_index
+from ragbot.index.search.milvus_client import connect_client
+from ragbot.index.search.milvus_sync import MilvusSync
 from ragbot.settings import Settings
 
 index_dir, uri, ready, go = sys.argv[1], sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4])
 settings = Settings(index_dir=Path(index_dir), vector_store="milvus", milvus_uri=uri)
-store = MilvusStore(connect_client(settings), load_index(settings.index_dir), settings)
+store = MilvusSync(connect_client(settings), load_index(settings.index_dir), settings)
 ready.touch()
 while not go.exists():
     time.sleep(0.005)
@@ -253,7 +261,9 @@ def quiet(_message: str) -> None:
 
 def test_two_replicas_syncing_one_changed_index_at_once_write_each_brief_once(embedder, milvus_uri, tmp_path):
     """Two processes start on a library with a new brief at the same moment: one writes it, the other waits, looks again, writes none."""
-    from ragbot.index.milvus import MilvusStore, connect_client
+    from ragbot.index.search.milvus_client import connect_client
+    from ragbot.index.search.milvus_store import MilvusStore
+    from ragbot.index.search.milvus_sync import MilvusSync
 
     corpus = copy_small_corpus(tmp_path / "corpus")
     new = sorted(corpus.glob("*.txt"))[-1]
@@ -283,7 +293,7 @@ def test_two_replicas_syncing_one_changed_index_at_once_write_each_brief_once(em
     assert all(p.returncode == 0 for p in procs), outs
     written = [json.loads(out)[0] for out, _ in outs]
     assert sorted(written) == [[], [new.name]], written  # one wrote the brief; the other waited, looked again and found it current
-    store = MilvusStore(connect_client(settings), index, settings)
+    store = MilvusSync(connect_client(settings), index, settings)
     # No brief's rows twice (a Milvus server counts a primary key inserted twice twice; Milvus Lite keeps one, so
     # here the written lists above are what tell the lock held: without it both processes write the brief).
     for doc_id, rows in index.document_rows.items():
@@ -300,25 +310,26 @@ def test_two_replicas_syncing_one_changed_index_at_once_write_each_brief_once(em
 
 def test_a_sync_behind_a_newer_build_leaves_the_writing_to_its_loader(pipeline, milvus_uri):
     """A process still holding an older build (the folder switched while it waited for the lock) writes nothing into Milvus."""
-    from ragbot.index.milvus import MilvusStore, connect_client
+    from ragbot.index.search.milvus_client import connect_client
+    from ragbot.index.search.milvus_sync import MilvusSync
 
     older = dataclasses.replace(pipeline.index, manifest={**pipeline.index.manifest, "build": "an-older-build"})
     settings = pipeline.settings.model_copy(update={"vector_store": "milvus", "milvus_uri": milvus_uri})
     said: list[str] = []
-    store = MilvusStore(connect_client(settings), older, settings, f"t{uuid.uuid4().hex[:8]}")
+    store = MilvusSync(connect_client(settings), older, settings, f"t{uuid.uuid4().hex[:8]}")
     assert store.sync(log=said.append) == ([], []) and store.held() == (0, 0, 0)
     assert said == ["milvus: the index folder holds a newer build than this one; writing is left to its loader"]
 
 
 def test_collections_from_before_the_documents_records_are_rewritten(pipeline, milvus_uri):
     """An earlier ragbot wrote passages and sentences but no documents records: every brief is written again, once."""
-    from ragbot.index.milvus import MilvusStore
+    from ragbot.index.search.milvus_sync import MilvusSync
 
     index, settings = pipeline.index, pipeline.settings
     old = _milvus(index, settings, milvus_uri)
     old.client.drop_collection(old.documents)
     said: list[str] = []
-    store = MilvusStore(old.client, index, settings, old.prefix)
+    store = MilvusSync(old.client, index, settings, old.prefix)
     written, _ = store.sync(log=said.append)
     assert written == sorted(d for d, r in index.document_rows.items() if len(r))
     assert said[0] == "milvus: collections written by an earlier ragbot (no documents records): every document is written again"
@@ -326,7 +337,7 @@ def test_collections_from_before_the_documents_records_are_rewritten(pipeline, m
 
 
 def test_an_unreachable_milvus_is_one_clear_line(pipeline):
-    from ragbot.index.milvus import MilvusStore
+    from ragbot.index.search.milvus_store import MilvusStore
 
     settings = pipeline.settings.model_copy(update={"vector_store": "milvus", "milvus_uri": f"http://127.0.0.1:{free_port()}"})
     with pytest.raises(RagbotError) as err:
@@ -341,15 +352,15 @@ def test_refused_credentials_are_one_clear_line(pipeline, monkeypatch):
     """Milvus Lite checks no token, so the refusal a Milvus server with authentication sends is played here."""
     from pymilvus import MilvusException
 
-    from ragbot.index import milvus
+    from ragbot.index.search import milvus_client, milvus_store
 
     def refuse(**_kw: object) -> None:
         raise MilvusException(code=1800, message="auth check failure, please check username/password are correct\n")
 
-    monkeypatch.setattr(milvus, "MilvusClient", refuse)
+    monkeypatch.setattr(milvus_client, "MilvusClient", refuse)
     settings = pipeline.settings.model_copy(update={"vector_store": "milvus", "milvus_uri": "http://root:s3cret@127.0.0.1:19530"})
     with pytest.raises(RagbotError) as err:
-        milvus.MilvusStore.connect(pipeline.index, settings)
+        milvus_store.MilvusStore.connect(pipeline.index, settings)
     line = str(err.value)
     assert line.startswith("Milvus at http://root:***@127.0.0.1:19530 refused the credentials") and "s3cret" not in line
     assert "RAGBOT_MILVUS_TOKEN" in line and "\n" not in line

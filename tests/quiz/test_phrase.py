@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from ragbot.chain import Pipeline
-from ragbot.engines.llm import chat_model
+from ragbot.engines.chat_model import chat_model
 from ragbot.quiz.generate import generate, validate
 from ragbot.quiz.phrase import phrase, reword
 

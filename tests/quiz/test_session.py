@@ -10,7 +10,7 @@ import pytest
 from ragbot.errors import RagbotError
 from ragbot.quiz.model import Quiz
 from ragbot.quiz.session import Session, choice, clean_response, source_spans
-from ragbot.store.sqlite import SqliteStore
+from ragbot.userdata.sqlite import SqliteStore
 
 from .test_grade_and_file import MCQ, SHORT, SRC, TF
 

@@ -6,22 +6,25 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import gradio as gr
+
 from ragbot.app.live import LivePipeline
-from ragbot.app.roles import EDITORS_ONLY, Users, takes_request, username
+from ragbot.app.roles import EDITORS_ONLY, Users, username
 from ragbot.errors import RagbotError
 from ragbot.evaluation import evaluate as evaluate_dataset
 from ragbot.evaluation.dataset import load_dataset
 from ragbot.evaluation.report import metrics_table
 
 
-def build_evaluation_tab(live: LivePipeline, users: Users) -> None:
-    """The tab's components and events, inside an open gr.Tab; only editors may run an evaluation."""
-    import gradio as gr
+class EvaluationHandlers:
+    """Running a QA set; only editors may."""
 
-    @takes_request
-    def evaluate(path: str | None, request: Any, progress: Any = gr.Progress(track_tqdm=True)) -> tuple[Any, ...]:  # noqa: B008
-        current = live.pipeline
-        if not users.can_edit(username(request)):
+    def __init__(self, live: LivePipeline, users: Users) -> None:
+        self.live, self.users = live, users
+
+    def evaluate(self, path: str | None, request: gr.Request, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[Any, ...]:  # noqa: B008
+        current = self.live.pipeline
+        if not self.users.can_edit(username(request)):
             return f"⚠️ {EDITORS_ONLY}", None, None, None, None, None
         dataset_path = Path(path) if path else current.settings.eval_dataset
         try:
@@ -37,6 +40,10 @@ def build_evaluation_tab(live: LivePipeline, users: Users) -> None:
         files = [str(out / name) for name in ("report.md", "metrics.json", "results.jsonl")]
         return status, table, str(out / "metrics_by_type.png"), str(out / "first_rank.png"), str(out / "latency.png"), files
 
+
+def build_evaluation_tab(live: LivePipeline, users: Users) -> None:
+    """The tab's components and events, inside an open gr.Tab."""
+    handlers = EvaluationHandlers(live, users)
     gr.Markdown(
         "Run a QA set through the same pipeline as the chat: one JSON object a line with `id`, `question`, `type`, "
         "`answer`, `key_facts` and `evidence` (see docs/evaluation.md). Leave the file empty to run the shipped set."
@@ -51,10 +58,5 @@ def build_evaluation_tab(live: LivePipeline, users: Users) -> None:
         rank_plot = gr.Image(label="Rank of the first relevant passage", type="filepath")
         latency_plot = gr.Image(label="Latency", type="filepath")
     eval_files = gr.File(label="Download the report", file_count="multiple", elem_id="rb-eval-files")
-    run_eval.click(
-        evaluate,
-        dataset_file,
-        [eval_status, eval_table, by_type_plot, rank_plot, latency_plot, eval_files],
-        api_name=False,
-        concurrency_limit=1,
-    )
+    outputs = [eval_status, eval_table, by_type_plot, rank_plot, latency_plot, eval_files]
+    run_eval.click(handlers.evaluate, dataset_file, outputs, api_name=False, concurrency_limit=1)

@@ -10,7 +10,7 @@ from typing import Any
 
 from ragbot.chain import Pipeline
 from ragbot.errors import RagbotError
-from ragbot.index import MANIFEST, load_index, read_manifest
+from ragbot.index.reader import MANIFEST, load_index, read_manifest
 
 
 class LivePipeline:
@@ -23,7 +23,6 @@ class LivePipeline:
     def __init__(self, pipeline: Pipeline) -> None:
         self._pipeline = pipeline
         self.lock = threading.Lock()
-        self._by_engine: dict[str, Pipeline] = {pipeline.settings.engine: pipeline}
         # Unknown, not the stamp now: a build that landed after this pipeline was loaded is found on the first request.
         self._seen: tuple[int, int] | object | None = _UNKNOWN
 
@@ -46,7 +45,6 @@ class LivePipeline:
             except RagbotError as exc:  # keep serving the build in memory; the next request tries again
                 print(f"ragbot: the index changed on disk but cannot be loaded ({exc}); still serving the previous one", file=sys.stderr)
                 return
-            self._by_engine = {base.settings.engine: self._pipeline}
         self._seen = stamp
 
     def change_library(self, change: Any) -> Pipeline:
@@ -54,20 +52,8 @@ class LivePipeline:
         with self.lock:
             change(self._pipeline.settings.corpus_dir)
             self._pipeline = Pipeline.build(self._pipeline.settings, self._pipeline.encoder, log=lambda _m: None)
-            self._by_engine = {self._pipeline.settings.engine: self._pipeline}
             self._seen = _UNKNOWN  # another replica may have built after this one: the next request checks
             return self._pipeline
-
-    def with_engine(self, engine: str | None) -> Pipeline:
-        """The served pipeline, answering with another engine when a session chose one (same index and encoder)."""
-        base = self.pipeline
-        with self.lock:
-            if not engine or engine == base.settings.engine:
-                return base
-            if engine not in self._by_engine:
-                settings = base.settings.model_copy(update={"engine": engine})
-                self._by_engine[engine] = Pipeline(settings, base.index, base.encoder)
-            return self._by_engine[engine]
 
 
 _UNKNOWN = object()

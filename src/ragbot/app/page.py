@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import gradio as gr
+
 from ragbot.app.chat_tab import build_chat_tab
 from ragbot.app.documents_tab import build_documents_tab
 from ragbot.app.evaluation_tab import build_evaluation_tab
 from ragbot.app.live import LivePipeline, brief_choices
 from ragbot.app.quiz_tab import build_quiz_tab
-from ragbot.app.roles import Users, takes_request, username
-from ragbot.store import Store
+from ragbot.app.roles import Users, username
+from ragbot.userdata.base import UserDataStore
 
 CSS = """
 .rb-card {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 12px; margin-bottom: 10px;}
@@ -28,11 +30,26 @@ CSS = """
 """
 
 
-def build_app(live: LivePipeline, store: Store, users: Users | None = None) -> Any:
-    """The page; with a login, a reader sees no add/remove controls and no Evaluation tab (and the handlers refuse them)."""
-    import gradio as gr
+class PageHandlers:
+    """What the page does when it loads: the brief picker as the library is now, and the editors' controls for editors."""
 
+    def __init__(self, live: LivePipeline, users: Users) -> None:
+        self.live, self.users = live, users
+
+    def current_briefs(self) -> Any:
+        """The brief picker as the library is now: another replica or `ragbot index` may have changed it since start-up."""
+        pipeline = self.live.pipeline
+        return gr.update(choices=brief_choices(pipeline), value=list(pipeline.index.documents))
+
+    def show_for_editors(self, request: gr.Request) -> tuple[Any, Any]:
+        editor = self.users.can_edit(username(request))
+        return gr.update(visible=editor), gr.update(visible=editor)
+
+
+def build_app(live: LivePipeline, store: UserDataStore, users: Users | None = None) -> Any:
+    """The page; with a login, a reader sees no add/remove controls and no Evaluation tab (and the handlers refuse them)."""
     users = users or Users()
+    handlers = PageHandlers(live, users)
     hidden = users.login_required  # shown to editors once the page knows who is logged in
     with gr.Blocks(title="ragbot") as app:
         gr.Markdown("## ragbot\nAsk about the briefs in the library. Every answer sentence cites the passage it comes from.")
@@ -43,21 +60,9 @@ def build_app(live: LivePipeline, store: Store, users: Users | None = None) -> A
                 editing = build_documents_tab(live, chat.briefs, users, visible=not hidden)
             with gr.Tab("Evaluation", visible=not hidden, elem_id="rb-evaluation-tab") as evaluation:
                 build_evaluation_tab(live, users)
-            with gr.Tab("Quiz") as quiz_tab:
-                build_quiz_tab(quiz_tab, lambda: live.pipeline, store)
-
-        def current_briefs() -> Any:
-            """The brief picker as the library is now: another replica or `ragbot index` may have changed it since start-up."""
-            pipeline = live.pipeline
-            return gr.update(choices=brief_choices(pipeline), value=list(pipeline.index.documents))
-
-        app.load(current_briefs, None, chat.briefs, api_name=False)
+            with gr.Tab("Quiz"):
+                build_quiz_tab(lambda: live.pipeline, store)
+        app.load(handlers.current_briefs, None, chat.briefs, api_name=False)
         if hidden:
-
-            @takes_request
-            def show_for_editors(request: Any) -> tuple[Any, Any]:
-                editor = users.can_edit(username(request))
-                return gr.update(visible=editor), gr.update(visible=editor)
-
-            app.load(show_for_editors, None, [editing, evaluation], api_name=False)
+            app.load(handlers.show_for_editors, None, [editing, evaluation], api_name=False)
     return app

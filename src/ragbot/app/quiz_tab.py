@@ -10,13 +10,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import gradio as gr
+
 from ragbot.app.render import highlight
 from ragbot.chain import Pipeline
 from ragbot.errors import RagbotError
 from ragbot.quiz.generate import generate
 from ragbot.quiz.model import QUESTION_TYPES, Question, Quiz, corpus_fingerprint, load_quiz
 from ragbot.quiz.session import MARKS, MAX_RESPONSE_CHARS, TYPE_NAMES, Session, letter, score_line, source_spans
-from ragbot.store import MAX_NAME_CHARS, Store
+from ragbot.userdata.base import UserDataStore
+from ragbot.userdata.records import MAX_NAME_CHARS
 
 REVIEW_HEADERS = ["#", "Result", "Credit", "Your answer", "Answer", "Question"]
 
@@ -73,76 +76,80 @@ def status_html(message: str) -> str:
     return f"<p>⚠️ {html.escape(message)}</p>" if message else ""
 
 
-def build_quiz_tab(tab: Any, current: Callable[[], Pipeline], store: Store) -> None:
-    """The tab's components and events; `current` returns the pipeline being served (it changes with the library)."""
-    import gradio as gr
+def pick_message(message: str) -> str:
+    return f"<p>{html.escape(message)}</p>"
 
-    def pick_message(message: str) -> str:
-        return f"<p>{html.escape(message)}</p>"
 
-    def refresh(selected: str | None) -> Any:
-        choices = quiz_choices(current())
+def view(session: Session | None, message: str = "", feedback: str = "") -> tuple[Any, ...]:
+    """Every output of start, submit and next, from the session: question, answer inputs, buttons, result."""
+    status = status_html(message)
+    if session is None:  # a mistake before a quiz starts: only the message changes
+        return (status, *[gr.skip()] * 11)
+    q = session.question
+    if q is None:  # the end: score and review
+        a = session.attempt
+        score = (f"<h3>Your score: {html.escape(score_line(a.score, a.max_score))}</h3>"
+                 f"<p>Saved for {html.escape(a.trainee)}. The review below shows every answer.</p>")  # fmt: skip
+        review = gr.Dataframe(value=session.review(), headers=REVIEW_HEADERS)
+        return (status, session, gr.Column(visible=False), "", gr.Radio(), gr.Textbox(), gr.Button(), gr.Button(), "",
+                gr.Column(visible=True), score, review)  # fmt: skip
+    answered = session.answered
+    options = q.options if q.type == "mcq" else ["True", "False"] if q.type == "truefalse" else []
+    labels = [(f"{letter(i)}. {o}" if q.type == "mcq" else o, o) for i, o in enumerate(options)]
+    given = session.attempt.answers[-1]["response"] if answered else None
+    radio = gr.Radio(choices=labels, value=given if answered and given in options else None, visible=bool(options),
+                     interactive=not answered)  # fmt: skip
+    text = gr.Textbox(value=(given or "") if answered else "", visible=q.type == "short", interactive=not answered)
+    last = session.shown + 1 == len(session.quiz.questions)
+    next_button = gr.Button("See my score" if last else "Next question", visible=answered)
+    return (status, session, gr.Column(visible=True), question_html(session), radio, text, gr.Button(visible=not answered),
+            next_button, feedback, gr.Column(visible=False), "", gr.Dataframe())  # fmt: skip
+
+
+class QuizHandlers:
+    """A trainer's quiz files (pick, upload, make) and a trainee's session; `current` returns the pipeline being served."""
+
+    def __init__(self, current: Callable[[], Pipeline], store: UserDataStore) -> None:
+        self.current, self.store = current, store
+
+    def refresh(self, selected: str | None) -> Any:
+        choices = quiz_choices(self.current())
         return gr.Dropdown(choices=choices, value=selected if selected in [n for _, n in choices] else None)
 
-    def upload_quiz(path: str | None) -> tuple[str, Any]:
+    def upload_quiz(self, path: str | None) -> tuple[str, Any]:
         if not path:
-            return "", refresh(None)
+            return "", self.refresh(None)
         upload = Path(path)
-        pipeline = current()
+        pipeline = self.current()
         try:
             quiz = load_quiz(upload, corpus_fingerprint(pipeline.index.documents))
             quiz_folder(pipeline).mkdir(parents=True, exist_ok=True)
             name = file_name(quiz)
             quiz.save(quiz_folder(pipeline) / name)
         except RagbotError as exc:
-            return status_html(str(exc).replace(str(upload), upload.name)), refresh(None)
+            return status_html(str(exc).replace(str(upload), upload.name)), self.refresh(None)
         except OSError as exc:
-            return status_html(f"cannot save the quiz: {exc.strerror}"), refresh(None)
-        return pick_message(f"Added {name}: {len(quiz.questions)} questions. It is selected below."), refresh(name)
+            return status_html(f"cannot save the quiz: {exc.strerror}"), self.refresh(None)
+        return pick_message(f"Added {name}: {len(quiz.questions)} questions. It is selected below."), self.refresh(name)
 
-    def make_quiz(n: float, types: list[str]) -> tuple[str, Any]:
-        pipeline = current()
+    def make_quiz(self, n: float, types: list[str]) -> tuple[str, Any]:
+        pipeline = self.current()
         try:
             made = generate(pipeline, n=int(n), types=tuple(t for t in QUESTION_TYPES if t in (types or [])), seed=secrets.randbelow(2**31))
             quiz_folder(pipeline).mkdir(parents=True, exist_ok=True)
             name = file_name(made.quiz)
             made.quiz.save(quiz_folder(pipeline) / name)
         except RagbotError as exc:
-            return status_html(str(exc)), refresh(None)
+            return status_html(str(exc)), self.refresh(None)
         except OSError as exc:
-            return status_html(f"cannot save the quiz: {exc.strerror}"), refresh(None)
+            return status_html(f"cannot save the quiz: {exc.strerror}"), self.refresh(None)
         short = f"; only {len(made.quiz.questions)} of {int(n)} could be made" if len(made.quiz.questions) < int(n) else ""
         message = (f"Made {name}: {len(made.quiz.questions)} questions{short} ({made.candidates} drafted, "
                    f"{made.dropped} failed validation and were dropped). It is selected below.")  # fmt: skip
-        return pick_message(message), refresh(name)
+        return pick_message(message), self.refresh(name)
 
-    def view(session: Session | None, message: str = "", feedback: str = "") -> tuple[Any, ...]:
-        """Every output of start, submit and next, from the session: question, answer inputs, buttons, result."""
-        status = status_html(message)
-        if session is None:  # a mistake before a quiz starts: only the message changes
-            return (status, *[gr.skip()] * 11)
-        q = session.question
-        if q is None:  # the end: score and review
-            a = session.attempt
-            score = (f"<h3>Your score: {html.escape(score_line(a.score, a.max_score))}</h3>"
-                     f"<p>Saved for {html.escape(a.trainee)}. The review below shows every answer.</p>")  # fmt: skip
-            review = gr.Dataframe(value=session.review(), headers=REVIEW_HEADERS)
-            return (status, session, gr.Column(visible=False), "", gr.Radio(), gr.Textbox(), gr.Button(), gr.Button(), "",
-                    gr.Column(visible=True), score, review)  # fmt: skip
-        answered = session.answered
-        options = q.options if q.type == "mcq" else ["True", "False"] if q.type == "truefalse" else []
-        labels = [(f"{letter(i)}. {o}" if q.type == "mcq" else o, o) for i, o in enumerate(options)]
-        given = session.attempt.answers[-1]["response"] if answered else None
-        radio = gr.Radio(choices=labels, value=given if answered and given in options else None, visible=bool(options),
-                         interactive=not answered)  # fmt: skip
-        text = gr.Textbox(value=(given or "") if answered else "", visible=q.type == "short", interactive=not answered)
-        last = session.shown + 1 == len(session.quiz.questions)
-        next_button = gr.Button("See my score" if last else "Next question", visible=answered)
-        return (status, session, gr.Column(visible=True), question_html(session), radio, text, gr.Button(visible=not answered),
-                next_button, feedback, gr.Column(visible=False), "", gr.Dataframe())  # fmt: skip
-
-    def start(name: str, chosen: str | None) -> tuple[Any, ...]:
-        pipeline = current()
+    def start(self, name: str, chosen: str | None) -> tuple[Any, ...]:
+        pipeline = self.current()
         if not chosen:
             return view(None, "Choose a quiz first.")
         try:
@@ -154,24 +161,28 @@ def build_quiz_tab(tab: Any, current: Callable[[], Pipeline], store: Store) -> N
             return view(None, str(exc).replace(str(quiz_folder(pipeline)) + "/", ""))
         return view(session)
 
-    def submit(session: Session | None, picked: str | None, typed: str) -> tuple[Any, ...]:
+    def submit(self, session: Session | None, picked: str | None, typed: str) -> tuple[Any, ...]:
         if session is None or session.question is None:
             return view(session, "Start a quiz first.")
         q = session.question
         if session.answered:
             return view(session, "This question is answered; go on with Next.")
         try:
-            result = session.submit((typed if q.type == "short" else picked) or "", store, current().encoder)
+            result = session.submit((typed if q.type == "short" else picked) or "", self.store, self.current().encoder)
         except RagbotError as exc:
             return view(session, str(exc))
         return view(session, feedback=feedback_html(q, result.verdict, session.attempt.answers[-1]["response"], result.explanation))
 
-    def next_question(session: Session | None) -> tuple[Any, ...]:
+    def next_question(self, session: Session | None) -> tuple[Any, ...]:
         if session is None:
             return view(None, "Start a quiz first.")
         session.next()
         return view(session)
 
+
+def build_quiz_tab(current: Callable[[], Pipeline], store: UserDataStore) -> None:
+    """The tab's components and events, inside an open gr.Tab."""
+    handlers = QuizHandlers(current, store)
     gr.Markdown(
         "**Trainers**: pick a quiz file from the data folder, upload one (`ragbot quiz generate` writes them), or make a new one. "
         "**Trainees**: enter your name and start; each answer is graded at once with its source passage, and saved. "
@@ -190,6 +201,18 @@ def build_quiz_tab(tab: Any, current: Callable[[], Pipeline], store: Store) -> N
     with gr.Row():
         trainee = gr.Textbox(label="Your name", max_length=MAX_NAME_CHARS, elem_id="rb-quiz-name", scale=3)
         begin = gr.Button("Start quiz", variant="primary", elem_id="rb-quiz-start", scale=1)
+    outputs = _session_area()
+    session_state, choice_box, response, submit_button, next_button = outputs[1], outputs[4], outputs[5], outputs[6], outputs[7]
+    begin.click(handlers.start, [trainee, chooser], outputs, api_name=False)
+    submit_button.click(handlers.submit, [session_state, choice_box, response], outputs, api_name=False)
+    response.submit(handlers.submit, [session_state, choice_box, response], outputs, api_name=False)
+    next_button.click(handlers.next_question, session_state, outputs, api_name=False)
+    upload.upload(handlers.upload_quiz, upload, [picker_status, chooser], api_name=False)
+    make.click(handlers.make_quiz, [count, kinds], [picker_status, chooser], api_name=False, concurrency_limit=1)
+
+
+def _session_area() -> list[Any]:
+    """The trainee's side, in the order `view` fills it: status, session, question area, answer inputs, buttons, result."""
     status = gr.HTML("", elem_id="rb-quiz-status")
     session_state = gr.State(None)
     with gr.Column(visible=False, elem_id="rb-quiz-area") as area:
@@ -204,12 +227,4 @@ def build_quiz_tab(tab: Any, current: Callable[[], Pipeline], store: Store) -> N
         score = gr.HTML("", elem_id="rb-quiz-score")
         review = gr.Dataframe(headers=REVIEW_HEADERS, interactive=False, wrap=True, column_widths=["4%", "12%", "7%", "17%", "17%", "43%"],
                               elem_id="rb-quiz-review")  # fmt: skip
-
-    outputs = [status, session_state, area, question, choice_box, response, submit_button, next_button, feedback, result, score, review]
-    begin.click(start, [trainee, chooser], outputs, api_name=False)
-    submit_button.click(submit, [session_state, choice_box, response], outputs, api_name=False)
-    response.submit(submit, [session_state, choice_box, response], outputs, api_name=False)
-    next_button.click(next_question, session_state, outputs, api_name=False)
-    upload.upload(upload_quiz, upload, [picker_status, chooser], api_name=False)
-    make.click(make_quiz, [count, kinds], [picker_status, chooser], api_name=False, concurrency_limit=1)
-    tab.select(refresh, chooser, chooser, api_name=False)
+    return [status, session_state, area, question, choice_box, response, submit_button, next_button, feedback, result, score, review]

@@ -6,8 +6,8 @@ import html
 import re
 from typing import Any
 
+from ragbot.answer import PENDING, Answer
 from ragbot.chunking import Passage
-from ragbot.citations import PENDING, Answer
 
 SOURCES_PLACEHOLDER = "<p class='rb-empty'>Cited passages appear here.</p>"
 VIEWER_PLACEHOLDER = "<p class='rb-empty'>Choose a source to read it in its brief.</p>"

@@ -166,11 +166,3 @@ def read_users_file(path: Path) -> list[User]:
 def username(request: Any) -> str | None:
     """The logged-in user of a Gradio request, or None (no login, or no request)."""
     return getattr(request, "username", None) if request is not None else None
-
-
-def takes_request(fn: _F) -> _F:
-    """fn with its ``request`` parameter typed as gr.Request, so Gradio passes it (annotations are strings in ragbot)."""
-    import gradio as gr
-
-    fn.__annotations__["request"] = gr.Request
-    return fn

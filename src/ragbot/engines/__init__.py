@@ -1,8 +1,8 @@
 """Answer engines: each turns a Retrieval into a cited Answer through one call, ``run``.
 
-``stream`` yields the same Answer in steps: text pieces (``str``) as they are written, the
-answerability judge's Verdict when the LLM engine has one, and Answers (a ``pending`` preview,
-then the final one, which comes last).
+``stream`` yields the same Answer in steps (ragbot/answer.py: a Preview of the quotes, the judge's
+Verdict, Tokens of written text, and the Final answer last); ``rewrite`` makes a follow-up
+standalone when the engine has a model to do it with (None: the rule in condense.py applies).
 """
 
 from __future__ import annotations
@@ -10,11 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol
 
-from ragbot.citations import Answer
-from ragbot.engines.judge import Verdict
-from ragbot.index import Index
-from ragbot.models import Encoder
-from ragbot.retrieval import Retrieval
+from ragbot.answer import Answer, Event, Retrieval
+from ragbot.index.reader import Index
+from ragbot.models.embedder import Encoder
 from ragbot.settings import Settings
 
 ENGINES = ("extractive", "llm")
@@ -25,7 +23,9 @@ class AnswerEngine(Protocol):
 
     def run(self, retrieval: Retrieval) -> Answer: ...
 
-    def stream(self, retrieval: Retrieval) -> Iterator[str | Verdict | Answer]: ...
+    def stream(self, retrieval: Retrieval) -> Iterator[Event]: ...
+
+    def rewrite(self, question: str, history: list[tuple[str, str]]) -> str | None: ...
 
 
 def create_engine(name: str, settings: Settings, index: Index, encoder: Encoder) -> AnswerEngine:

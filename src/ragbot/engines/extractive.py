@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ragbot.citations import ABSTAIN_TEXT, Answer, compose
-from ragbot.engines.judge import Verdict, calibrated
-from ragbot.index import Index
-from ragbot.retrieval import Retrieval
+from ragbot.answer import ABSTAIN_TEXT, Answer, Event, Final, Retrieval
+from ragbot.citations import compose
+from ragbot.engines.judge import calibrated
+from ragbot.index.reader import Index
 
 NOT_CHECKED = "Not checked by the model: decided by the retrieval score alone (the LLM engine is off)."
 _NUMBER_WORDS = r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|hundred|thousand|million|billion|half|dozen"
@@ -119,8 +119,12 @@ class ExtractiveEngine:
         answer.confidence, answer.checks = self.confidence(best), checks
         return answer
 
-    def stream(self, retrieval: Retrieval) -> Iterator[str | Verdict | Answer]:
-        yield self.run(retrieval)
+    def stream(self, retrieval: Retrieval) -> Iterator[Event]:
+        yield Final(self.run(retrieval))
+
+    def rewrite(self, question: str, history: list[tuple[str, str]]) -> str | None:
+        """No model to rewrite a follow-up with: the rule applies."""
+        return None
 
     def _vector(self, s: ScoredSentence) -> np.ndarray:
         return self.index.sentences_of(s.passage_row)[s.sentence]

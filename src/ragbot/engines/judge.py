@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ragbot.answer import Verdict
+
 ANSWERABLE_PROMPT = (
     "Do the passages state the answer to this question? If they only discuss the topic without giving the answer, reply No. "
     "Reply Yes or No."
@@ -84,15 +86,6 @@ class AnswerabilityJudge:
         The written answer's system prompt opens it too, so the runtime's cache of it survives the check.
         """
         return self.ask([("system", system_prompt), ("human", CLAIM_PROMPT.format(passage=passage, claim=claim))])
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The gate's decision on a question: its status, the calibrated confidence and the raw P(Yes)."""
-
-    status: str  # "answered", "unsure" or "abstained"
-    confidence: float
-    p_yes: float | None
 
 
 class AnswerabilityGate:

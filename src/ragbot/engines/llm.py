@@ -1,33 +1,29 @@
 """The LLM engine: the best retrieved sentences, numbered, go to a chat model; its cited answer is verified.
 
-One LangChain chat-model path (``ChatOpenAI``) serves both backends: the bundled GGUF model,
-served on loopback by llama.cpp (``xllamacpp``) inside this process, and any OpenAI-compatible
+One LangChain chat-model path (``ChatOpenAI``, engines/chat_model.py) serves both backends: the
+bundled GGUF model, served on loopback by llama.cpp inside this process, and any OpenAI-compatible
 server named by ``llm_base_url``.
 """
 
 from __future__ import annotations
 
-import atexit
 import logging
-import os
 import re
-import secrets
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
+from ragbot.answer import ABSTAIN_TEXT, PENDING, UNSURE_TEXT, Answer, Event, Final, Preview, Retrieval, Token, Turn, Verdict
 from ragbot.chunking import Passage
-from ragbot.citations import ABSTAIN_TEXT, PENDING, UNSURE_TEXT, Answer, CitationVerifier, cite, says_abstain
+from ragbot.citations import CitationVerifier, cite, says_abstain
+from ragbot.engines.chat_model import backend_errors, chat_model
 from ragbot.engines.extractive import ExtractiveEngine, ScoredSentence
-from ragbot.engines.judge import AnswerabilityGate, AnswerabilityJudge, Verdict
-from ragbot.errors import RagbotError
-from ragbot.index import Index
-from ragbot.models import Encoder, count_tokens, resolve_llm_path
-from ragbot.retrieval import Retrieval
+from ragbot.engines.judge import AnswerabilityGate, AnswerabilityJudge
+from ragbot.index.reader import Index
+from ragbot.models.embedder import Encoder
+from ragbot.models.tokens import count_tokens
 from ragbot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,6 +39,7 @@ REWRITE_PROMPT = (
     "Rewrite the user's last message as one standalone question that can be understood without the conversation. "
     "Keep its meaning; add the names it refers to. Reply with the question only."
 )
+NOTHING_CLOSE = "No passage comes close enough to ask the model."
 
 
 @dataclass(frozen=True)
@@ -63,72 +60,13 @@ class Evidence:
         return " ".join(parts)
 
 
-class LocalServer:
-    """A GGUF model served by llama.cpp on 127.0.0.1 (a random port and API key), in this process."""
-
-    def __init__(self, model_path: Path, threads: int = 2, n_ctx: int = 4096) -> None:
-        try:
-            import xllamacpp
-        except ImportError:
-            raise RagbotError("the local LLM runtime xllamacpp is not installed; run `make setup`") from None
-        params = xllamacpp.CommonParams()
-        params.model.path = str(model_path)
-        params.n_ctx = n_ctx
-        params.n_parallel = 1  # one slot keeps the shared prompt prefix cached between questions
-        params.cache_prompt = True
-        params.cpuparams.n_threads = threads
-        params.cpuparams_batch.n_threads = threads
-        params.port = 0  # 127.0.0.1 is the runtime's default host
-        params.model_alias = {"local"}
-        self.api_key = secrets.token_hex(16)
-        params.api_keys = [self.api_key]  # other local users and web pages cannot drive it
-        params.verbosity = -1
-        try:
-            self._server = xllamacpp.Server(params)
-        except Exception as exc:  # the runtime raises plain RuntimeError/ValueError for a bad model file
-            raise RagbotError(f"cannot load the LLM {model_path.name}: {exc}") from None
-        self.base_url = f"{self._server.listening_address}/v1"
-
-    def close(self) -> None:
-        self.__dict__.pop("_server", None)
-
-
-@lru_cache(maxsize=2)
-def local_server(model_path: Path, threads: int) -> LocalServer:
-    server = LocalServer(model_path, threads)
-    atexit.register(server.close)
-    return server
-
-
-def chat_model(settings: Settings, max_tokens: int | None = None) -> Any:
-    """The LangChain chat model for the settings: the bundled model on loopback, or the OpenAI-compatible server."""
-    try:
-        from langchain_openai import ChatOpenAI
-    except ImportError:
-        raise RagbotError("the LLM engine needs langchain-openai; run `make setup`") from None
-    common = {"temperature": 0.0, "max_tokens": max_tokens or settings.llm_max_tokens, "timeout": settings.llm_timeout, "max_retries": 0}
-    if settings.llm_base_url:
-        key = os.environ.get(settings.llm_api_key_env, "") or "not-needed"
-        return ChatOpenAI(base_url=settings.llm_base_url, api_key=key, model=settings.llm_model, **common)
-    server = local_server(resolve_llm_path(settings.llm_model, settings.model_cache_dir), settings.llm_threads)
-    return ChatOpenAI(base_url=server.base_url, api_key=server.api_key, model="local", **common)
-
-
-def backend_errors() -> tuple[type[BaseException], ...]:
-    """What a chat model raises when its server is down, slow or refuses: caught, and the extractive answer stands."""
-    import openai
-    from langchain_core.exceptions import LangChainException
-
-    return (openai.OpenAIError, LangChainException, OSError, RagbotError)
-
-
 class LLMEngine:
     """Checks that the passages state the answer, writes a short cited answer, then verifies every sentence.
 
-    ``stream`` yields the extractive quotes at once (a ``pending`` preview: the closest passages),
-    then the answerability judge's Verdict, then, when the verdict is "answered", the written text as
-    it is generated, and last the final Answer. Each written sentence must be supported by the
-    passage it cites (CitationVerifier) and judged stated by it (P(Yes) >= ``claim_threshold``).
+    ``stream`` yields the extractive quotes at once (a ``Preview``: the closest passages), then the
+    answerability judge's Verdict, then, when the verdict is "answered", the written text as it is
+    generated (``Token``s), and last the ``Final`` answer. Each written sentence must be supported by
+    the passage it cites (CitationVerifier) and judged stated by it (P(Yes) >= ``claim_threshold``).
     When nothing retrieved scores the extractive threshold it abstains without calling the model;
     when the judge is unsure, or nothing written survives, the answer is "unsure" and shows the
     closest evidence as evidence, not as an answer. When the model is down, the extractive answer
@@ -137,13 +75,7 @@ class LLMEngine:
 
     name = "llm"
 
-    def __init__(
-        self,
-        index: Index,
-        encoder: Encoder,
-        settings: Settings,
-        model: Any | None = None,
-    ) -> None:
+    def __init__(self, index: Index, encoder: Encoder, settings: Settings, model: Any | None = None) -> None:
         self.index, self.settings = index, settings
         self.extractive = ExtractiveEngine(
             index,
@@ -171,6 +103,10 @@ class LLMEngine:
             self._judge = AnswerabilityJudge(self.model)
         return self._judge
 
+    def rewrite(self, question: str, history: list[tuple[str, str]]) -> str | None:
+        """The model's standalone version of a follow-up (None when it fails: the rule then applies)."""
+        return rewrite_with_model(self.model, question, history)
+
     def evidence(self, retrieval: Retrieval, scored: list[ScoredSentence] | None = None) -> list[Evidence]:
         """The top-scoring sentences that fit the prompt budget, grouped by passage (best passage first)."""
         budget = self.settings.llm_context_tokens
@@ -191,43 +127,46 @@ class LLMEngine:
         numbered = "\n".join(f"[{i}] {e.text()}" for i, e in enumerate(evidence, 1))
         return [("system", SYSTEM_PROMPT), ("human", f"Passages:\n{numbered}\n\nQuestion: {question}")]
 
-    def stream(self, retrieval: Retrieval) -> Iterator[str | Verdict | Answer]:
+    def stream(self, retrieval: Retrieval) -> Iterator[Event]:
         start = time.perf_counter()
         scored = self.extractive.score_sentences(retrieval)
         preview = self.extractive.answer(retrieval, scored)
         if preview.abstained:  # nothing retrieved scores the calibrated threshold: no need to ask the model
-            preview.engine, preview.notice = self.name, "No passage comes close enough to ask the model."
-            yield preview
+            preview.engine, preview.notice = self.name, NOTHING_CLOSE
+            yield Final(preview)
             return
         preview.status, preview.notice = PENDING, ""
-        yield preview
+        yield Preview(preview)
         evidence = self.evidence(retrieval, scored)
-        messages = self.messages(retrieval.question, evidence)
-        text, first_token = "", None
         try:
-            verdict = self.gate.run(self.judge.run(messages))
-            judged_ms = (time.perf_counter() - start) * 1000
-            checks: dict[str, Any] = {**preview.checks, "p_yes": verdict.p_yes}
-            yield verdict
-            if verdict.status != "answered":
-                answer = self._not_answered(preview, verdict, checks)
-                answer.timings_ms["judgement"] = judged_ms
-                yield answer
-                return
-            for chunk in self.model.stream(messages):
-                piece = chunk.content if isinstance(chunk.content, str) else ""
-                if piece:
-                    first_token = first_token or time.perf_counter()
-                    text += piece
-                    yield piece
-            answer = self.verify(retrieval, text, evidence, check_claims=True)
+            yield from self._judge_and_write(retrieval, preview, evidence, start)
         except backend_errors() as exc:
             reason = " ".join(str(exc).split())[:200] or type(exc).__name__
             log.warning("the LLM is unavailable (%s); answering extractively", reason)
             preview.status = "answered"
             preview.notice = f"The LLM is unavailable ({reason}); this is the extractive answer, not checked by the model."
-            yield preview
+            yield Final(preview)
+
+    def _judge_and_write(self, retrieval: Retrieval, preview: Answer, evidence: list[Evidence], start: float) -> Iterator[Event]:
+        """The judge's verdict; when it answers, the written text as it comes, then the verified answer."""
+        messages = self.messages(retrieval.question, evidence)
+        verdict = self.gate.run(self.judge.run(messages))
+        judged_ms = (time.perf_counter() - start) * 1000
+        checks: dict[str, Any] = {**preview.checks, "p_yes": verdict.p_yes}
+        yield verdict
+        if verdict.status != "answered":
+            answer = self._not_answered(preview, verdict, checks)
+            answer.timings_ms["judgement"] = judged_ms
+            yield Final(answer)
             return
+        text, first_token = "", None
+        for chunk in self.model.stream(messages):
+            piece = chunk.content if isinstance(chunk.content, str) else ""
+            if piece:
+                first_token = first_token or time.perf_counter()
+                text += piece
+                yield Token(piece)
+        answer = self.verify(retrieval, text, evidence, check_claims=True)
         if not answer.answered:
             why = (
                 "The model found no answer in the passages."
@@ -242,7 +181,7 @@ class LLMEngine:
         answer.timings_ms["judgement"] = judged_ms
         if first_token is not None:
             answer.timings_ms["first_token"] = (first_token - start) * 1000
-        yield answer
+        yield Final(answer)
 
     def _not_answered(
         self, preview: Answer, verdict: Verdict, checks: dict[str, Any], why: str = "", dropped: list[str] | None = None
@@ -284,12 +223,7 @@ class LLMEngine:
         return answer
 
     def run(self, retrieval: Retrieval) -> Answer:
-        final: Answer | None = None
-        for event in self.stream(retrieval):
-            if isinstance(event, Answer):
-                final = event
-        assert final is not None
-        return final
+        return Turn.of(self.stream(retrieval)).answer
 
 
 def rewrite_with_model(model: Any, question: str, history: list[tuple[str, str]]) -> str | None:

@@ -14,12 +14,12 @@ from typing import Any
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from ragbot.answer import Answer, Citation, Event, Final, Retrieval, Token, Turn
 from ragbot.chunking import Passage, split_sentences
-from ragbot.citations import Answer, Citation
 from ragbot.corpus import load_corpus
-from ragbot.index import Index
-from ragbot.models import Embedder, count_tokens
-from ragbot.retrieval import Retrieval
+from ragbot.index.reader import Index
+from ragbot.models.embedder import Embedder
+from ragbot.models.tokens import count_tokens
 from ragbot.settings import Settings
 
 BASELINES = ("naive", "naive-llm")
@@ -67,7 +67,7 @@ class NaiveLLMEngine:
     def __init__(self, model: Any, passages: int = 4) -> None:
         self.model, self.passages = model, passages
 
-    def stream(self, retrieval: Retrieval) -> Iterator[str | Answer]:
+    def stream(self, retrieval: Retrieval) -> Iterator[Event]:
         start = time.perf_counter()
         hits = retrieval.hits[: self.passages]
         context = "\n\n".join(h.passage.text for h in hits)
@@ -77,7 +77,7 @@ class NaiveLLMEngine:
             if piece:
                 first_token = first_token or time.perf_counter()
                 text += piece
-                yield piece
+                yield Token(piece)
         text = " ".join(text.split())
         dont_know = bool(_DONT_KNOW.search(text[:120]))
         citations = [] if dont_know else [Citation(i, h.passage, h.passage.text) for i, h in enumerate(hits, 1)]
@@ -86,26 +86,28 @@ class NaiveLLMEngine:
         answer.timings_ms["generate"] = (time.perf_counter() - start) * 1000
         if first_token is not None:
             answer.timings_ms["first_token"] = (first_token - start) * 1000
-        yield answer
+        yield Final(answer)
 
     def run(self, retrieval: Retrieval) -> Answer:
-        final = [e for e in self.stream(retrieval) if isinstance(e, Answer)]
-        return final[-1]
+        return Turn.of(self.stream(retrieval)).answer
+
+    def rewrite(self, question: str, history: list[tuple[str, str]]) -> str | None:
+        """The tutorial has no conversation: follow-ups are joined by rule."""
+        return None
 
 
 def baseline_pipeline(name: str, settings: Settings) -> Any:
     """The named baseline as a Pipeline over its own naive index, on the same embedder (and LLM) as ragbot."""
     from ragbot.chain import Pipeline
-    from ragbot.models import load_embedder
+    from ragbot.models.embedder import load_embedder
 
     if name not in BASELINES:
         raise ValueError(f"unknown baseline {name!r}; choose from: {', '.join(BASELINES)}")
     naive = settings.model_copy(update=NAIVE_SETTINGS)
     embedder = load_embedder(naive.embed_model, naive.threads, naive.embed_batch_size, runtime="torch")  # as the tutorial does
     index, encoder = naive_index(naive, embedder), embedder
-    engine = None
     if name == "naive-llm":
-        from ragbot.engines.llm import chat_model
+        from ragbot.engines.chat_model import chat_model
 
-        engine = NaiveLLMEngine(chat_model(naive))
-    return Pipeline(naive, index, encoder, engine)
+        return Pipeline(naive, index, encoder, {naive.engine: NaiveLLMEngine(chat_model(naive))})
+    return Pipeline(naive, index, encoder)

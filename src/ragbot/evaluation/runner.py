@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ragbot.answer import Answer
 from ragbot.chain import Pipeline
-from ragbot.citations import Answer
 from ragbot.errors import RagbotError
 from ragbot.evaluation import metrics as m
 from ragbot.evaluation.dataset import EvalItem

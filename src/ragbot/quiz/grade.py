@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ragbot.evaluation.metrics import normalise
-from ragbot.models import Encoder
+from ragbot.models.embedder import Encoder
 from ragbot.quiz.model import Question
 
 PARTIAL_SIMILARITY = 0.75  # a short answer this close in meaning to the key earns half credit

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from ragbot.chain import Pipeline
-from ragbot.engines.llm import backend_errors
+from ragbot.engines.chat_model import backend_errors
 from ragbot.quiz.generate import BLANK, validate
 from ragbot.quiz.model import Question
 

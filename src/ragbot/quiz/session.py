@@ -10,10 +10,11 @@ from typing import Any
 
 from ragbot.errors import RagbotError
 from ragbot.evaluation.metrics import normalise
-from ragbot.models import Encoder
+from ragbot.models.embedder import Encoder
 from ragbot.quiz.grade import Grade, grade
 from ragbot.quiz.model import Question, Quiz
-from ragbot.store import Attempt, Store, clean_name
+from ragbot.userdata.base import UserDataStore
+from ragbot.userdata.records import Attempt, clean_name
 
 MAX_RESPONSE_CHARS = 500
 TYPE_NAMES = {"mcq": "multiple choice", "short": "short answer", "truefalse": "true or false"}
@@ -92,7 +93,7 @@ class Session:
     def done(self) -> bool:
         return len(self.attempt.answers) == len(self.quiz.questions)
 
-    def submit(self, response: str, store: Store, encoder: Encoder | None) -> Grade:
+    def submit(self, response: str, store: UserDataStore, encoder: Encoder | None) -> Grade:
         """Grade the question on screen, once, and save the attempt with this answer in one transaction."""
         q = self.question
         if q is None:

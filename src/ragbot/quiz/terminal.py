@@ -1,9 +1,8 @@
-"""`ragbot quiz take` (one question at a time on stdin, feedback with the source, score and review) and
-`ragbot quiz results` (the stored attempts, as a table or CSV). Heavy imports wait until a command runs."""
+"""Quizzes in the terminal: taking one (a question at a time on stdin, feedback with the source, score and review)
+and the stored attempts (a table or CSV). Heavy imports wait until a command runs; the parsers are in cli/quiz.py."""
 
 from __future__ import annotations
 
-import argparse
 import io
 import sys
 import textwrap
@@ -11,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ragbot.console import LineReader
 from ragbot.errors import RagbotError
 
 WIDTH = 100
@@ -21,40 +21,12 @@ _HINT: dict[str, Callable[[Any], str]] = {
 }
 
 
-def add_parsers(actions: Any, with_index: argparse.ArgumentParser) -> None:
-    """The `take` and `results` actions of `ragbot quiz`."""
-    t = actions.add_parser(
-        "take",
-        parents=[with_index],
-        help="take a quiz in the terminal",
-        description="Answer a quiz one question at a time (from standard input); each answer is graded at once, with its "
-        "source passage, and saved. An empty line skips a question; Ctrl-D or Ctrl-C stops, keeping the answers given.",
-    )
-    t.add_argument("file", type=Path, help="quiz file (from `ragbot quiz generate`)")
-    t.add_argument("--name", help="the trainee's name (asked for when not given)")
-    r = actions.add_parser(
-        "results",
-        help="list or export quiz attempts",
-        description="List the stored quiz attempts (who, which quiz, score, when), or write them as CSV.",
-    )
-    r.add_argument("--quiz", metavar="ID", help="only this quiz's attempts (its quiz_id)")
-    r.add_argument("--csv", type=Path, metavar="FILE", help="write the attempts, with every answer, as CSV to FILE")
-
-
-def run(args: argparse.Namespace, settings: Any, load_pipeline: Callable[[Any], Any]) -> int:
-    if args.action == "take":
-        return take(args.file, args.name, settings, load_pipeline)
-    return results(args.quiz, args.csv, settings)
-
-
-def _read(prompt: str, interactive: bool) -> str | None:
+def _read(reader: LineReader, prompt: str, interactive: bool) -> str | None:
     """One line of standard input (the prompt only on a terminal); None at end of input."""
-    try:
-        return input(prompt if interactive else "")
-    except EOFError:
-        if interactive:
-            print()
-        return None
+    line = reader.read(prompt if interactive else "")
+    if line is None and interactive:
+        print()
+    return line
 
 
 def _wrap(text: str, indent: str = "") -> str:
@@ -96,16 +68,17 @@ def take(path: Path, name: str | None, settings: Any, load_pipeline: Callable[[A
     """Ask every question in turn; the attempt is saved after each answer, so stopping early keeps what was answered."""
     from ragbot.quiz.model import check_corpus, corpus_fingerprint, load_quiz
     from ragbot.quiz.session import Session, choice, clean_response
-    from ragbot.store import clean_name, open_store
+    from ragbot.userdata.factory import open_userdata
+    from ragbot.userdata.records import clean_name
 
     quiz = load_quiz(path)  # a malformed file fails before the models load
-    interactive = sys.stdin.isatty()
+    interactive, reader = sys.stdin.isatty(), LineReader()
     if name is None:
-        name = _read("Your name: ", interactive)
+        name = _read(reader, "Your name: ", interactive)
         if name is None:
             raise RagbotError("no trainee name: give --name NAME or type it as the first line")
     trainee = clean_name(name)
-    store = open_store(settings)
+    store = open_userdata(settings)
     pipeline = load_pipeline(settings)
     check_corpus(quiz, corpus_fingerprint(pipeline.index.documents), str(path))
     session = Session.start(quiz, trainee)
@@ -116,7 +89,7 @@ def take(path: Path, name: str | None, settings: Any, load_pipeline: Callable[[A
         while (q := session.question) is not None:
             _show(session.shown + 1, total, q)
             while True:
-                line = _read("answer> ", interactive)
+                line = _read(reader, "answer> ", interactive)
                 if line is None:
                     break
                 try:
@@ -151,9 +124,9 @@ def results(quiz_id: str | None, csv_path: Path | None, settings: Any) -> int:
     """The attempts as a table on stdout, or as CSV in a file written atomically."""
     from ragbot.files import atomic_write
     from ragbot.quiz.session import score_line
-    from ragbot.store import open_store
+    from ragbot.userdata.factory import open_userdata
 
-    store = open_store(settings)
+    store = open_userdata(settings)
     if csv_path is not None:
         out = io.StringIO(newline="")
         n = store.export_attempts_csv(out, quiz_id)

@@ -1,13 +1,7 @@
-"""The SearchStore in Milvus: dense and BM25 full-text search by Milvus itself, vectors and term ids fetched by primary key.
+"""Milvus brought up to date with the local index, document by document; and ``ragbot index --to milvus``.
 
-Three collections: ``<prefix>_passages`` (primary key the passage's row; its document, the text
-BM25 reads with a Milvus BM25 function filling a sparse field, its vector and term ids),
-``<prefix>_sentences`` (each sentence's vector and term ids, keyed row * 4096 + position) and
-``<prefix>_documents`` (one record per document: its signature and row counts). The local index
-stays the record of passages and documents (the answer engines, the viewer and quizzes read
-passages by row from it); Milvus is brought up to date with it document by document, and a start
-reads one documents record per brief, not every passage: a document whose record is missing or
-differs from the index (rows, text or embedding changed) is deleted by doc_id and written again.
+A start reads one documents record per brief, not every passage: a document whose record is missing
+or differs from the index (rows, text or embedding changed) is deleted by doc_id and written again.
 
 A document's record is what says its rows are whole, so it is written last: before its rows are
 deleted the record is marked as being written (an empty signature), and only after every passage
@@ -23,114 +17,49 @@ write a brief once, not twice; a sync that finds every record current takes no l
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
-import logging
-import os
-import re
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from pymilvus import DataType, Function, FunctionType, MilvusClient, MilvusException
+from pymilvus import DataType, Function, FunctionType, MilvusException
 
+from ragbot.console import log_stderr
 from ragbot.errors import RagbotError
-from ragbot.index import Index, build_lock, load_index, log_stderr, read_manifest
-from ragbot.index.store import Candidates, Lexical, Sentences
-from ragbot.index.term_sets import QueryTerms
+from ragbot.index.lock import build_lock
+from ragbot.index.reader import load_index, read_manifest
+from ragbot.index.search.milvus_client import (
+    BATCH,
+    MAX_TERMS,
+    SENTENCE_KEY,
+    MilvusCollections,
+    connect_client,
+    doc_key,
+    milvus_uri,
+    quiet,
+    reason,
+    strings,
+    terms_of,
+)
 from ragbot.settings import Settings
-from ragbot.store import hide_password
+from ragbot.urls import hide_password
 
-TOKEN_ENV = "RAGBOT_MILVUS_TOKEN"
-SENTENCE_KEY = 4096  # a sentence's key: its passage's row * SENTENCE_KEY + its position in the passage
-_MAX_TERMS = 4096
-_BATCH = 256
-_GET_KEYS = 1000  # records per fetch by primary key (Milvus returns at most 16384 entities a query)
-_WRITING = ""  # a documents record's signature while the document's rows are being written or deleted
-# pymilvus pings every connection each 10 s, idle ones too; gRPC servers (Milvus Lite's among them) allow a ping
-# without data once per 5 minutes and answer more with GOAWAY "too_many_pings", which fails the call then in flight
-# (seen in CI as "Too many pings"). So: no pings on an idle connection, and at most one a minute during a call.
-GRPC_OPTIONS = {"grpc.keepalive_time_ms": 60_000, "grpc.keepalive_permit_without_calls": 0}
+WRITING = ""  # a documents record's signature while the document's rows are being written or deleted
 SYNC_WAIT = 600.0  # seconds a sync with something to write waits for the index folder's lock (a build, another replica's sync)
 
 
-def milvus_uri(settings: Settings) -> str:
-    """The URI to connect to: a server's http(s)://, or a Milvus Lite path ending in .db (empty: index_dir/milvus.db)."""
-    uri = settings.milvus_uri or str(settings.index_dir / "milvus.db")
-    if not uri.startswith(("http://", "https://", "tcp://")) and not uri.endswith(".db"):
-        raise RagbotError(f"milvus_uri {uri!r} must be http://host:port or a Milvus Lite path ending in .db")
-    return uri
-
-
-@contextmanager
-def _quiet() -> Iterator[None]:
-    """pymilvus logs every failed call with a traceback on stderr; ragbot says what failed in one line of its own."""
-    logger = logging.getLogger("pymilvus")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
-def _reason(exc: BaseException) -> str:
-    """An exception's message on one line, any password in it hidden."""
-    text = str(getattr(exc, "message", "")) or str(exc) or type(exc).__name__
-    return hide_password(" ".join(text.split()))[:300]
-
-
-_REFUSED = re.compile(r"(?i)auth|password|credential|token|unauthenticated|permission|privilege")
-
-
-def connect_client(settings: Settings) -> MilvusClient:
-    """A client for milvus_uri (token from RAGBOT_MILVUS_TOKEN); a server that is down or refuses the token is one clear line."""
-    uri = milvus_uri(settings)
-    try:
-        with _quiet():
-            return MilvusClient(uri=uri, token=os.environ.get(TOKEN_ENV, ""), timeout=10, grpc_options=GRPC_OPTIONS)
-    except Exception as exc:
-        reason = _reason(exc)
-        if _REFUSED.search(reason) or getattr(exc, "code", None) == 1800:
-            raise RagbotError(f"Milvus at {hide_password(uri)} refused the credentials (milvus_uri, {TOKEN_ENV}): {reason}") from None
-        raise RagbotError(f"cannot reach Milvus at {hide_password(uri)}: {reason}") from None
-
-
-class MilvusStore:
-    """Candidates from Milvus' dense and BM25 searches (with doc_id filters); vectors and term ids fetched by primary key."""
-
-    def __init__(self, client: MilvusClient, index: Index, settings: Settings, prefix: str = "ragbot") -> None:
-        self.client, self.index, self.settings, self.prefix = client, index, settings, prefix
-        self.passages, self.sentences_, self.documents = f"{prefix}_passages", f"{prefix}_sentences", f"{prefix}_documents"
-        self.dim = int(index.vectors.d)
-
-    @classmethod
-    def connect(cls, index: Index, settings: Settings, prefix: str = "ragbot", log: Any = log_stderr) -> MilvusStore:
-        """Connect (one clear line if the server cannot be reached) and bring the collections up to date with the index."""
-        store = cls(connect_client(settings), index, settings, prefix)
-        store.checked_sync(log)
-        return store
+class MilvusSync(MilvusCollections):
+    """Writes the index's documents into Milvus (those whose record is missing or differs) and removes those it no longer has."""
 
     def checked_sync(self, log: Any = log_stderr) -> tuple[list[str], list[str]]:
         """sync, with a failure Milvus reports (a missing database, a refused write) as one line."""
         try:
-            with _quiet():
+            with quiet():
                 return self.sync(log)
         except MilvusException as exc:
-            raise RagbotError(f"Milvus at {hide_password(milvus_uri(self.settings))} failed: {_reason(exc)}") from None
-
-    def held(self) -> tuple[int, int, int]:
-        """How many documents records, passages and sentences the collections hold (Milvus' own count)."""
-        counts = []
-        for name in (self.documents, self.passages, self.sentences_):
-            found = self.client.query(name, filter="", output_fields=["count(*)"])
-            counts.append(int(found[0]["count(*)"]) if found else 0)
-        return counts[0], counts[1], counts[2]
-
-    # --- writing ------------------------------------------------------------------------------------
+            raise RagbotError(f"Milvus at {hide_password(milvus_uri(self.settings))} failed: {reason(exc)}") from None
 
     def sync(self, log: Any = log_stderr) -> tuple[list[str], list[str]]:
         """Rewrite the documents whose record is missing or differs, delete those that left the index: (written, deleted)."""
@@ -180,8 +109,8 @@ class MilvusStore:
 
     def _mark(self, docs: list[str], rows_of: dict[str, range]) -> None:
         """Records saying these documents are being written, before any of their rows is touched."""
-        for k in range(0, len(docs), _BATCH):
-            self.client.upsert(self.documents, [self._entry(d, rows_of[d], _WRITING) for d in docs[k : k + _BATCH]])
+        for k in range(0, len(docs), BATCH):
+            self.client.upsert(self.documents, [self._entry(d, rows_of[d], WRITING) for d in docs[k : k + BATCH]])
 
     def _record(self, doc_id: str, rows: range, signature: str) -> None:
         """The record saying this document's passages and sentences are all in Milvus."""
@@ -192,7 +121,7 @@ class MilvusStore:
         start = self.index.sentence_start
         sentences = int(start[rows.stop] - start[rows.start])
         return {
-            "key": _doc_key(doc_id),
+            "key": doc_key(doc_id),
             "doc_id": doc_id,
             "sig": signature,
             "passages": len(rows),
@@ -214,7 +143,7 @@ class MilvusStore:
                     "sig": signature,
                     "text": p.embedding_text(True),
                     "dense": vector.tolist(),
-                    "terms": _terms(index.passage_terms, i),
+                    "terms": terms_of(index.passage_terms, i),
                 }
             )
             first = int(index.sentence_start[i])
@@ -225,23 +154,23 @@ class MilvusStore:
                         "row": i,
                         "doc_id": p.doc_id,
                         "vector": np.asarray(sv).tolist(),
-                        "terms": _terms(index.sentence_terms, first + j),
+                        "terms": terms_of(index.sentence_terms, first + j),
                     }
                 )
         for name, items in ((self.passages, records), (self.sentences_, sentences)):
-            for k in range(0, len(items), _BATCH):
-                self.client.insert(name, items[k : k + _BATCH])
+            for k in range(0, len(items), BATCH):
+                self.client.insert(name, items[k : k + BATCH])
 
     def remove(self, docs: list[str]) -> None:
         """Delete these documents' passages and sentences, then their records (a record outlives its rows, never the reverse)."""
         if docs:
             self._delete_rows(docs)
-            self.client.delete(self.documents, filter=f"doc_id in {_strings(docs)}")
+            self.client.delete(self.documents, filter=f"doc_id in {strings(docs)}")
 
     def _delete_rows(self, docs: list[str]) -> None:
         """Delete these documents' passages and sentences by doc_id."""
-        for k in range(0, len(docs), _BATCH):
-            expr = f"doc_id in {_strings(docs[k : k + _BATCH])}"
+        for k in range(0, len(docs), BATCH):
+            expr = f"doc_id in {strings(docs[k : k + BATCH])}"
             for name in (self.passages, self.sentences_):
                 self.client.delete(name, filter=expr)
 
@@ -286,7 +215,7 @@ class MilvusStore:
             schema.add_field("text", DataType.VARCHAR, max_length=65535, enable_analyzer=True)
             schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
             schema.add_field("dense", DataType.FLOAT_VECTOR, dim=self.dim)
-            schema.add_field("terms", DataType.ARRAY, element_type=DataType.INT64, max_capacity=_MAX_TERMS)
+            schema.add_field("terms", DataType.ARRAY, element_type=DataType.INT64, max_capacity=MAX_TERMS)
             schema.add_function(
                 Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["text"], output_field_names=["sparse"])
             )
@@ -301,7 +230,7 @@ class MilvusStore:
             schema.add_field("row", DataType.INT64)
             schema.add_field("doc_id", DataType.VARCHAR, max_length=1024)
             schema.add_field("vector", DataType.FLOAT_VECTOR, dim=self.dim)
-            schema.add_field("terms", DataType.ARRAY, element_type=DataType.INT64, max_capacity=_MAX_TERMS)
+            schema.add_field("terms", DataType.ARRAY, element_type=DataType.INT64, max_capacity=MAX_TERMS)
             params = self.client.prepare_index_params()
             params.add_index(field_name="vector", index_type="FLAT", metric_type="IP")
             self.client.create_collection(self.sentences_, schema=schema, index_params=params, consistency_level="Strong")
@@ -326,111 +255,13 @@ class MilvusStore:
         return None
 
     def _scan(self, name: str, fields: list[str], expr: str) -> Iterator[list[dict[str, Any]]]:
-        with _quiet():  # Milvus Lite has no MVCC timestamp to give the iterator: one warning per scan, harmless
+        with quiet():  # Milvus Lite has no MVCC timestamp to give the iterator: one warning per scan, harmless
             it = self.client.query_iterator(name, batch_size=1000, filter=expr, output_fields=fields)
             try:
                 while batch := it.next():
                     yield batch
             finally:
                 it.close()
-
-    # --- searching ----------------------------------------------------------------------------------
-
-    def dense(self, query: np.ndarray, c: int, docs: set[str] | None) -> tuple[np.ndarray, np.ndarray]:
-        """Milvus' inner-product search (FLAT: exact), filtered by doc_id."""
-        if c < 1:
-            return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        found = self._search("dense", np.asarray(query, np.float32).tolist(), c, docs, "IP")
-        return np.array([r for r, _ in found], np.int64), np.array([s for _, s in found], np.float32)
-
-    def keyword(self, question: str, c: int, docs: set[str] | None) -> Lexical:
-        """Milvus' BM25 full-text search over the passages' text (title and headers included)."""
-        found = self._search("sparse", question, c, docs, "BM25") if c >= 1 else []
-        scores = {r: s for r, s in found if s > 0}
-        return Lexical(np.array(sorted(scores), np.int64), scores)
-
-    def _search(self, field: str, data: Any, c: int, docs: set[str] | None, metric: str) -> list[tuple[int, float]]:
-        expr = f"doc_id in {_strings(sorted(docs))}" if docs else ""
-        result = self.client.search(
-            self.passages, data=[data], anns_field=field, limit=c, filter=expr, search_params={"metric_type": metric}, output_fields=["row"]
-        )
-        # BM25 distances come back negated from Milvus Lite (lower is better) and positive from a Milvus server
-        return [
-            (int(hit["entity"]["row"]), abs(float(hit["distance"])) if metric == "BM25" else float(hit["distance"])) for hit in result[0]
-        ]
-
-    def passage_vectors(self, rows: np.ndarray) -> np.ndarray:
-        """The passages' vectors as stored in Milvus."""
-        found = self._get(self.passages, rows, ["dense"])
-        return np.array([r["dense"] for r in found], np.float32).reshape(len(rows), self.dim)
-
-    def sentences(self, rows: np.ndarray, terms: QueryTerms) -> Sentences:
-        """Sentence vectors and term ids fetched by key (the index knows each passage's count); coverage as for the local index."""
-        return self._sentences(rows, terms, self._get(self.passages, rows, ["terms"]))
-
-    def candidates(self, rows: np.ndarray, terms: QueryTerms) -> Candidates:
-        """Each passage fetched once for its vector and its term ids, then its sentences."""
-        passages = self._get(self.passages, rows, ["dense", "terms"])
-        vectors = np.array([r["dense"] for r in passages], np.float32).reshape(len(rows), self.dim)
-        return Candidates(vectors, self._sentences(rows, terms, passages))
-
-    def _sentences(self, rows: np.ndarray, terms: QueryTerms, passages: list[dict[str, Any]]) -> Sentences:
-        """The rows' sentences fetched by key, with coverage of their terms and of the passages' (records in row order)."""
-        start = self.index.sentence_start
-        counts = (start[rows + 1] - start[rows]).astype(np.int64)
-        found = self._get(self.sentences_, _sentence_keys(rows, counts), ["vector", "terms"])
-        return Sentences(
-            np.array([r["vector"] for r in found], np.float32).reshape(len(found), self.dim),
-            counts,
-            _covers([r["terms"] for r in found], terms),
-            _covers([r["terms"] for r in passages], terms),
-        )
-
-    def _get(self, name: str, keys: np.ndarray, fields: list[str]) -> list[dict[str, Any]]:
-        """Records by primary key, in the order of keys; a key Milvus does not hold is an error (Milvus not in step with the index)."""
-        pk = "row" if name == self.passages else "key"
-        by_key: dict[int, dict[str, Any]] = {}
-        for k in range(0, len(keys), _GET_KEYS):
-            chunk = [int(x) for x in keys[k : k + _GET_KEYS]]
-            # strict_float32: pymilvus' query handler (pinned 3.0.2) hands a float vector over as a float32 array, not a list of floats
-            found = self.client.get(name, ids=chunk, output_fields=fields, strict_float32=True)
-            by_key.update((int(r[pk]), r) for r in found)
-        missing = [int(x) for x in keys if int(x) not in by_key]
-        if missing:
-            raise RagbotError(f"Milvus' {name} lacks {len(missing)} of {len(keys)} records the index has (key {missing[0]}): not in step")
-        return [by_key[int(x)] for x in keys]
-
-    def term_weight(self, term: str) -> float:
-        """The local index's BM25 IDF (Milvus does not expose its term statistics), so question terms weigh as with FAISS."""
-        return self.index.keyword.idf(term) or self.index.keyword.rarest
-
-
-def _doc_key(doc_id: str) -> int:
-    """A document's key in the documents collection: 63 bits of the sha256 of its doc_id."""
-    return int.from_bytes(hashlib.sha256(doc_id.encode("utf-8")).digest()[:8], "big") >> 1
-
-
-def _sentence_keys(rows: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """The keys of these passages' sentences (counts per passage), passage by passage in position order."""
-    if not len(rows):
-        return np.zeros(0, np.int64)
-    return np.concatenate([int(r) * SENTENCE_KEY + np.arange(int(n), dtype=np.int64) for r, n in zip(rows, counts, strict=True)])
-
-
-def _terms(sets: Any, i: int) -> list[int]:
-    return [int(t) for t in sets.ids[int(sets.start[i]) : int(sets.start[i + 1])]]
-
-
-def _covers(sets: list[list[int]], terms: QueryTerms) -> np.ndarray:
-    """Each set's summed question-term weight, added in the order TermSets.cover adds the local index's (the same floats)."""
-    lengths = [len(ids) for ids in sets]
-    ids = np.fromiter(itertools.chain.from_iterable(sets), np.uint32, sum(lengths))
-    return np.bincount(np.repeat(np.arange(len(sets)), lengths), weights=terms.weigh(ids), minlength=len(sets))
-
-
-def _strings(values: list[str] | set[str]) -> str:
-    """A Milvus list literal of strings (JSON's escapes are Milvus' too)."""
-    return "[" + ", ".join(json.dumps(v) for v in values) + "]"
 
 
 @dataclass(frozen=True)
@@ -456,9 +287,9 @@ def migrate(settings: Settings, prefix: str = "ragbot") -> Migration:
     start = time.perf_counter()
     with build_lock(directory):  # a build switching the index mid-copy, or writing Milvus too, waits for this one
         index = load_index(directory)
-        store = MilvusStore(connect_client(settings), index, settings, prefix)
+        store = MilvusSync(connect_client(settings), index, settings, prefix)
         written, stale = store.checked_sync(log=lambda _m: None)
-        with _quiet():
+        with quiet():
             briefs, passages, sentences = store.held()
     rows = index.document_rows
     want = (sum(1 for r in rows.values() if len(r)), len(index.passages), len(index.sentence_vectors))

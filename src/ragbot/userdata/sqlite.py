@@ -12,7 +12,8 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 
 from ragbot.errors import RagbotError
-from ragbot.store import ATTEMPT_COLUMNS, FEEDBACK_COLUMNS, Row, Store
+from ragbot.userdata.base import UserDataStore
+from ragbot.userdata.records import ATTEMPT_COLUMNS, FEEDBACK_COLUMNS, Row
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
@@ -43,7 +44,7 @@ _FEEDBACK = ", ".join(FEEDBACK_COLUMNS)
 _ATTEMPTS = ", ".join(ATTEMPT_COLUMNS)
 
 
-class SqliteStore(Store):
+class SqliteStore(UserDataStore):
     """One SQLite file (default data/ragbot.sqlite3); opened per call, so it is safe across threads."""
 
     def __init__(self, path: Path) -> None:

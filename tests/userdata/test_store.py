@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from ragbot.errors import RagbotError
-from ragbot.store import MAX_NAME_CHARS, Attempt, Feedback, clean_name
-from ragbot.store.sqlite import SqliteStore
+from ragbot.userdata.records import MAX_NAME_CHARS, Attempt, Feedback, clean_name
+from ragbot.userdata.sqlite import SqliteStore
 
 from .backends import Backend, open_target
 

@@ -14,7 +14,9 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from ragbot.errors import RagbotError
-from ragbot.store import ATTEMPT_COLUMNS, FEEDBACK_COLUMNS, Row, Store, hide_password, passwords_in
+from ragbot.urls import hide_password, passwords_in
+from ragbot.userdata.base import UserDataStore
+from ragbot.userdata.records import ATTEMPT_COLUMNS, FEEDBACK_COLUMNS, Row
 
 # Ids and times sort byte by byte (COLLATE "C") as in SQLite; JSON columns keep the text as written (json, not jsonb).
 SCHEMA = """
@@ -58,7 +60,7 @@ def _text_safe(row: Row) -> Row:
     return tuple(v.replace("\x00", "\ufffd") if isinstance(v, str) else v for v in row)
 
 
-class PostgresStore(Store):
+class PostgresStore(UserDataStore):
     """A PostgreSQL database; the tables are created on first use."""
 
     def __init__(self, url: str) -> None:

@@ -14,9 +14,11 @@ import pytest
 
 from ragbot.errors import RagbotError
 from ragbot.settings import Settings
-from ragbot.store import Attempt, Feedback, hide_password, open_store
-from ragbot.store.postgres import PostgresStore
-from ragbot.store.sqlite import SqliteStore
+from ragbot.urls import hide_password
+from ragbot.userdata.factory import open_userdata
+from ragbot.userdata.postgres import PostgresStore
+from ragbot.userdata.records import Attempt, Feedback
+from ragbot.userdata.sqlite import SqliteStore
 
 from .conftest import PostgresServer, free_port
 
@@ -25,20 +27,20 @@ SECRET = "hunter2-Secret"
 
 def _one_line_error(settings: Settings, password: str = SECRET) -> str:
     with pytest.raises(RagbotError) as caught:
-        open_store(settings)
+        open_userdata(settings)
     message = str(caught.value)
     assert "\n" not in message and password not in message and "hunter2" not in message, message
     return message
 
 
 def test_an_empty_store_url_is_sqlite_in_data_dir_and_a_postgresql_one_is_that_database(tmp_path: Path, postgres_server: PostgresServer):
-    store = open_store(Settings(data_dir=tmp_path / "data"))
+    store = open_userdata(Settings(data_dir=tmp_path / "data"))
     assert isinstance(store, SqliteStore) and store.path == tmp_path / "data" / "ragbot.sqlite3" and store.path.exists()
     url = postgres_server.new_database()
-    assert isinstance(open_store(Settings(store_url=url)), PostgresStore)
-    alias = open_store(Settings(store_url=" " + url.replace("postgresql://", "postgres://", 1) + " "))
+    assert isinstance(open_userdata(Settings(store_url=url)), PostgresStore)
+    alias = open_userdata(Settings(store_url=" " + url.replace("postgresql://", "postgres://", 1) + " "))
     alias.save_attempt(Attempt(trainee="Ana", quiz_id="q", max_score=1))
-    assert [a.trainee for a in open_store(Settings(store_url=url)).attempts()] == ["Ana"]  # the same database
+    assert [a.trainee for a in open_userdata(Settings(store_url=url)).attempts()] == ["Ana"]  # the same database
 
 
 @pytest.mark.parametrize("url", [f"mysql://root:{SECRET}@db/ragbot", f"https://u:{SECRET}@host/db", "sqlite:///data/x.sqlite3", SECRET,
@@ -89,17 +91,17 @@ def test_a_user_who_may_not_create_the_tables_is_one_clear_line(postgres_server:
     message = _one_line_error(Settings(store_url=reader))
     assert message.startswith(f"cannot open the store postgresql://{role}:***@"), message
     assert "permission denied for schema public" in message, message
-    open_store(Settings(store_url=url))  # once the owner has made the tables, the reader needs only rights on them
+    open_userdata(Settings(store_url=url))  # once the owner has made the tables, the reader needs only rights on them
     with psycopg.connect(url, autocommit=True) as db:
         db.execute(f"GRANT SELECT, INSERT, UPDATE ON feedback, quiz_attempts TO {role}")
-    open_store(Settings(store_url=reader)).save_attempt(Attempt(trainee="Ana", quiz_id="q", max_score=1))
-    assert [a.trainee for a in open_store(Settings(store_url=url)).attempts()] == ["Ana"]
+    open_userdata(Settings(store_url=reader)).save_attempt(Attempt(trainee="Ana", quiz_id="q", max_score=1))
+    assert [a.trainee for a in open_userdata(Settings(store_url=url)).attempts()] == ["Ana"]
 
 
 def test_the_password_may_come_from_pgpassword_instead_of_the_url(postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch):
     url = postgres_server.new_database().replace(f":{postgres_server.password}@", "@")
     monkeypatch.setenv("PGPASSWORD", postgres_server.password)
-    open_store(Settings(store_url=url)).save_attempt(Attempt(trainee="Ana", quiz_id="q", max_score=1))
+    open_userdata(Settings(store_url=url)).save_attempt(Attempt(trainee="Ana", quiz_id="q", max_score=1))
     monkeypatch.setenv("PGPASSWORD", SECRET)
     assert "password authentication failed" in _one_line_error(Settings(store_url=url))
 
@@ -120,7 +122,7 @@ def _ragbot(*args: str, cwd: Path, url: str) -> subprocess.CompletedProcess[str]
 
 def test_the_commands_read_postgresql_and_a_bad_url_is_one_line_not_a_traceback(tmp_path: Path, postgres_server: PostgresServer):
     url = postgres_server.new_database()
-    store = open_store(Settings(store_url=url))
+    store = open_userdata(Settings(store_url=url))
     store.add_feedback(Feedback(rating=1, question="q?", answer="a [1]", abstained=False, citations=[{"n": 1, "passage_id": "d#1"}],
                                 settings={}))  # fmt: skip
     store.save_attempt(Attempt(trainee="Ana", quiz_id="quiz-a", max_score=2, answers=[], finished=False))

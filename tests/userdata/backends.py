@@ -9,14 +9,15 @@ from pathlib import Path
 import psycopg
 
 from ragbot.settings import Settings
-from ragbot.store import Store, open_store
-from ragbot.store.sqlite import SqliteStore
+from ragbot.userdata.base import UserDataStore
+from ragbot.userdata.factory import open_userdata
+from ragbot.userdata.sqlite import SqliteStore
 
 
-def open_target(target: str) -> Store:
-    """The store at target: a postgresql:// URL (through open_store, as `ragbot serve` opens it), else a SQLite file path."""
+def open_target(target: str) -> UserDataStore:
+    """The store at target: a postgresql:// URL (through open_userdata, as `ragbot serve` opens it), else a SQLite file path."""
     if target.startswith("postgresql://"):
-        return open_store(Settings(store_url=target))
+        return open_userdata(Settings(store_url=target))
     return SqliteStore(Path(target))
 
 
@@ -27,7 +28,7 @@ class Backend:
     name: str
     target: str
 
-    def open(self) -> Store:
+    def open(self) -> UserDataStore:
         """Open the store afresh, as a new process would."""
         return open_target(self.target)
 

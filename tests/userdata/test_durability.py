@@ -17,34 +17,35 @@ from pathlib import Path
 
 import pytest
 
-from ragbot.store import Attempt, Feedback, Store
+from ragbot.userdata.base import UserDataStore
+from ragbot.userdata.records import Attempt, Feedback
 
 from .backends import Backend
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _write_feedback(store: Store, i: int) -> str:
+def _write_feedback(store: UserDataStore, i: int) -> str:
     fb = Feedback(rating=1 if i % 2 else -1, question=f"question {i}?", answer=f"answer {i} [1]", abstained=False,
                   citations=[{"n": 1, "passage_id": f"d.txt#{i}"}], settings={"top_k": 10}, comment=f"comment {i}")  # fmt: skip
     return store.add_feedback(fb)
 
 
-def _feedback_ids(store: Store) -> set[str]:
+def _feedback_ids(store: UserDataStore) -> set[str]:
     return {fb.id for fb in store.feedback()}
 
 
-def _write_attempt(store: Store, i: int) -> str:
+def _write_attempt(store: UserDataStore, i: int) -> str:
     response = str(1980 + i % 20)
     answers = [{"question_id": "q1", "question": "When?", "answer": "1989", "response": response, "verdict": "wrong", "credit": 0.0}]
     return store.save_attempt(Attempt(trainee=f"trainee {i}", quiz_id=f"quiz{i % 3}", max_score=1, answers=answers, finished=True))
 
 
-def _attempt_ids(store: Store) -> set[str]:
+def _attempt_ids(store: UserDataStore) -> set[str]:
     return {a.id for a in store.attempts()}
 
 
-WRITERS: dict[str, tuple[Callable[[Store, int], str], Callable[[Store], set[str]]]] = {
+WRITERS: dict[str, tuple[Callable[[UserDataStore, int], str], Callable[[UserDataStore], set[str]]]] = {
     "feedback": (_write_feedback, _feedback_ids),
     "quiz_attempts": (_write_attempt, _attempt_ids),
 }
@@ -52,8 +53,8 @@ WRITERS: dict[str, tuple[Callable[[Store, int], str], Callable[[Store], set[str]
 # A writer process: THREADS threads write records of one kind and print each id once its write has returned (committed).
 WRITER_PROCESS = """
 import sys, threading
-from tests.store.backends import open_target
-from tests.store.test_durability import WRITERS
+from tests.userdata.backends import open_target
+from tests.userdata.test_durability import WRITERS
 target, kind, threads, per_thread, offset = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 write, _ = WRITERS[kind]
 store = open_target(target)
@@ -88,7 +89,7 @@ def test_many_threads_and_processes_write_at_once_and_every_row_is_kept(backend:
             with lock:
                 written.append(record_id)
 
-    threads = [threading.Thread(target=run, args=(t,)) for t in range(6)]  # and six threads of this process, one Store
+    threads = [threading.Thread(target=run, args=(t,)) for t in range(6)]  # and six threads of this process, one UserDataStore
     for t in threads:
         t.start()
     for t in threads:

@@ -1,0 +1,74 @@
+"""`ragbot serve`: the page and the HTTP API in one process, with the queue, the login and the guard."""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+from ragbot.app import concurrency
+from ragbot.app.api import build_api
+from ragbot.app.guard import Guard
+from ragbot.app.live import LivePipeline
+from ragbot.app.page import CSS, build_app
+from ragbot.app.roles import Users
+from ragbot.chain import Pipeline
+from ragbot.errors import RagbotError
+from ragbot.settings import Settings
+from ragbot.userdata.factory import open_userdata
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def exposure_warning(host: str, login: object) -> str | None:
+    """A warning when the page is served beyond this machine without a login (``login``: any truthy value means one is set)."""
+    if host in LOOPBACK or login:
+        return None
+    return (
+        f"ragbot: warning: serving on {host} without a login; anyone who can reach it can use it "
+        "(set RAGBOT_USER and RAGBOT_PASSWORD, or RAGBOT_USERS_FILE)"
+    )
+
+
+def warm_llm(pipeline: Pipeline) -> None:
+    """Load the LLM before the first question; if it cannot load, say so once (answers fall back to quotes)."""
+    try:
+        getattr(pipeline.engine("llm"), "model", None)  # the property joins the model file and starts llama.cpp
+    except RagbotError as exc:
+        print(f"ragbot: the LLM did not load ({exc}); answers will be quotes", file=sys.stderr)
+
+
+def serve(settings: Settings) -> None:
+    """Load the pipeline (refreshing the index if needed) and serve the page until interrupted."""
+    users = Users.load(settings.users_file)
+    warning = exposure_warning(settings.host, users.login_required)
+    if warning:
+        print(warning, file=sys.stderr)
+    from starlette.middleware import Middleware
+
+    if concurrency.BLAS_THREADS:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(concurrency.BLAS_THREADS, user_api="blas")
+    pipeline = Pipeline.load(settings)
+    if settings.engine == "llm":  # join the model file (first run) and start llama.cpp while the page comes up
+        threading.Thread(target=warm_llm, args=(pipeline,), daemon=True, name="warm-llm").start()
+    live = LivePipeline(pipeline)
+    app = build_app(live, open_userdata(settings), users)
+    api = build_api(live, users)  # /api/ask and /v1/chat/completions, beside the page (ragbot/app/api.py)
+    print(f"ragbot: serving on http://{settings.host}:{settings.port}", file=sys.stderr)
+    try:
+        # Limits measured with bench/load.py (see ragbot/app/concurrency.py); a bounded queue keeps memory bounded under overload.
+        concurrency.with_queue(app).launch(
+            server_name=settings.host,
+            server_port=settings.port,
+            show_error=False,
+            quiet=True,
+            css=CSS,
+            max_file_size=f"{settings.max_upload_mb}mb",  # larger uploads are refused before they reach ragbot
+            auth=users.check if users.login_required else None,
+            # The API's routes come before Gradio's; Guard refuses URL fetches and huge bodies on every route (ragbot/app/guard.py).
+            app_kwargs={"middleware": [Middleware(Guard)], "routes": api.routes},
+            state_session_capacity=concurrency.SESSION_CAPACITY,
+        )
+    except OSError as exc:
+        raise RagbotError(f"cannot serve on {settings.host}:{settings.port}: {exc}") from None
