@@ -9,9 +9,9 @@ from typing import Any
 from ragbot.app.live import LivePipeline
 from ragbot.app.roles import EDITORS_ONLY, Users, takes_request, username
 from ragbot.errors import RagbotError
-from ragbot.evaluation import evaluate as evaluate_dataset
 from ragbot.evaluation.dataset import load_dataset
 from ragbot.evaluation.report import metrics_table
+from ragbot.evaluation.suite import evaluate as evaluate_dataset
 
 
 def build_evaluation_tab(live: LivePipeline, users: Users) -> None:
