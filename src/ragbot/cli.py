@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from ragbot.errors import RagbotError
+from ragbot.evaluation.command import add_options as add_eval_options
 from ragbot.files import atomic_write
 from ragbot.quiz.terminal import add_parsers as add_quiz_parsers
 
@@ -109,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser(
         "eval",
-        parents=[with_index, with_engine],
+        parents=[with_index],
         help="run a QA dataset and write metrics, traces and plots",
         description="Run a QA dataset through the same pipeline a user gets; write results.jsonl, metrics.json, report.md and plots.",
     )
@@ -128,6 +129,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--compare", nargs=2, type=Path, metavar=("DIR_A", "DIR_B"), help="print two runs side by side and the questions that flipped"
     )
+    add_eval_options(s)  # --engine E [E ...], --system NAME=URL [...], --calibrate [RUN] [--save], --draft N
 
     sub.add_parser(
         "hash-password",
@@ -432,35 +434,12 @@ def cmd_quiz(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from datetime import datetime
+    from ragbot.evaluation.command import run_command
 
-    from ragbot.chain import check_k
-    from ragbot.evaluation import evaluate, evaluate_with_baseline
-    from ragbot.evaluation.dataset import combine, load_dataset
-    from ragbot.evaluation.report import compare
+    def settings_for(engine: str | None) -> Any:
+        return _settings(argparse.Namespace(**{**vars(args), "engine": engine}))
 
-    if args.compare:
-        print(compare(*args.compare))
-        return 0
-    check_k(args.k, "-k")
-    settings = _settings(args).model_copy(update={k: v for k, v in (("retriever", args.retriever),) if v})
-    dataset = combine([load_dataset(path, settings.corpus_dir) for path in args.dataset or [settings.eval_dataset]])
-    for error in dataset.errors:
-        print(f"ragbot: skipped {error}", file=sys.stderr)
-    pipeline = _pipeline(settings)
-    label = f"{settings.retriever}-{settings.engine}"
-    versus = f"-vs-{args.baseline}" if args.baseline else ""
-    out = args.out or Path("eval/runs") / f"{datetime.now():%Y%m%d-%H%M%S}-{label}{versus}"
-    if args.baseline:
-        from ragbot.evaluation.baseline import baseline_pipeline
-
-        baseline = baseline_pipeline(args.baseline, settings)
-        labels = (f"ragbot-{label}", f"baseline-{args.baseline}")
-        print(evaluate_with_baseline(pipeline, baseline, dataset, out, labels, k=args.k, progress=_show_progress()))
-        print(f"wrote {out}/comparison.md", file=sys.stderr)
-    else:
-        evaluate(pipeline, dataset, out, label, k=args.k, progress=_show_progress())
-    return EXIT_ERROR if dataset.errors else 0
+    return run_command(args, settings_for, _show_progress(), args.config)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
