@@ -44,9 +44,15 @@ class Difference:
         return self.low is not None and self.high is not None and self.low <= 0 <= self.high
 
     def interval(self) -> str:
+        """ "[low, high]", followed by "includes 0" when it does."""
         if self.low is None or self.high is None:
             return "n/a"
-        return f"[{self.low:+.3f}, {self.high:+.3f}]" + (" includes 0" if self.includes_zero else "")
+        return f"[{signed(self.low)}, {signed(self.high)}]" + (" includes 0" if self.includes_zero else "")
+
+
+def signed(value: float) -> str:
+    """A difference with its sign: three decimals for shares and scores, one for milliseconds."""
+    return f"{value:+.3f}" if abs(value) < 10 else f"{value:+.1f}"
 
 
 @dataclass(frozen=True)

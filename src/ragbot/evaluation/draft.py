@@ -19,6 +19,7 @@ from typing import Any
 from ragbot.chain import Pipeline
 from ragbot.corpus import corpus_files, decode
 from ragbot.errors import RagbotError
+from ragbot.evaluation.external import loose
 from ragbot.files import atomic_write
 from ragbot.quiz.generate import BLANK, generate
 from ragbot.quiz.model import Question
@@ -36,10 +37,10 @@ class Drafts:
 
 
 def _raw_quote(sentence: str, raw: str) -> str | None:
-    """The sentence exactly as the file has it (its line breaks and spacing), or None when the file words it differently."""
+    """The sentence exactly as the file has it (line breaks, markup), or None when the file words it differently."""
     if sentence in raw:
         return sentence
-    found = re.search(r"\s+".join(map(re.escape, sentence.split())), raw)
+    found = loose(sentence).search(raw)
     return found.group(0) if found else None
 
 

@@ -88,6 +88,16 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--system-prompt", metavar="FILE", help="a system prompt sent before each question to that system", **act)
 
 
+# What may sit between two words in a file but not in its text as indexed: line breaks and spacing, markdown marks, list
+# dashes, footnote marks (<sup>1</sup>, [^1])
+_BETWEEN = r"(?:[\s*_#>|\-]|<sup>[^<]{0,9}</sup>|\[\^?\d{1,3}\])+"
+
+
+def loose(text: str) -> re.Pattern[str]:
+    """A pattern for text as a file may hold it: its words in order, with spacing, markup or footnote marks between them."""
+    return re.compile(_BETWEEN.join(map(re.escape, text.split())))
+
+
 class SourceLocator:
     """Finds a returned source's text in the corpus files, so it can be scored by character offsets like ragbot's passages."""
 
@@ -104,8 +114,7 @@ class SourceLocator:
                 return Span(d, i, i + len(text))
             start = end = None
             for s, e in split_sentences(text):
-                words = text[s:e].split()
-                found = re.compile(r"\s+".join(map(re.escape, words))).search(raw, end or 0) if words else None
+                found = loose(text[s:e]).search(raw, end or 0) if text[s:e].strip() else None
                 if found:
                     start, end = found.start() if start is None else start, found.end()
             if start is not None and end is not None:
@@ -248,7 +257,8 @@ def run_system(
                     record = {**head, "error": str(exc), "scores": {}}
                 else:
                     record = {**head, "status": reply.status, "answer": reply.text, "content": reply.content,
-                              "confidence": reply.confidence, "citations": reply.citations, "sources": reply.sources,
+                              "confidence": reply.confidence, "citations": reply.citations,
+                              **({"retrieved": reply.sources} if reply.sources is not reply.citations else {}),
                               "checks": {}, "timings_ms": {"total": round(reply.latency_ms, 2)},
                               "scores": score_reply(item, reply, locator)}  # fmt: skip
                 f.write(json.dumps(record, ensure_ascii=False) + "\n")

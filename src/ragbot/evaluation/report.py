@@ -11,7 +11,7 @@ from typing import Any
 
 from ragbot.errors import RagbotError
 from ragbot.evaluation import risk_coverage
-from ragbot.evaluation.bootstrap import RESAMPLES, SEED, Difference, paired
+from ragbot.evaluation.bootstrap import RESAMPLES, SEED, Difference, paired, signed
 from ragbot.evaluation.calibrate import ANSWER_FROM
 from ragbot.evaluation.metrics import OUTCOMES, percentile
 from ragbot.evaluation.runner import read_results
@@ -280,7 +280,7 @@ def difference_rows(diffs: list[Difference]) -> list[list[str]]:
     order = {name: i for i, name in enumerate(TABLE_METRICS)}
     rows = []
     for d in sorted(diffs, key=lambda d: order.get(d.metric, len(order))):
-        diff = "n/a" if d.diff is None else f"{d.diff:+.3f}" if abs(d.diff) < 10 else f"{d.diff:+.1f}"
+        diff = "n/a" if d.diff is None else signed(d.diff)
         moved = ("n/a", "n/a") if d.higher is None else (str(d.higher), str(d.lower))
         rows.append([d.metric, format_value(d.a), format_value(d.b), diff, d.interval(), *moved])
     return rows
