@@ -327,6 +327,22 @@ def _flips(ra: dict[str, dict[str, Any]], rb: dict[str, dict[str, Any]]) -> list
     return lines
 
 
+def list_runs(*roots: Path) -> list[tuple[str, Path]]:
+    """(label, folder) of each `ragbot eval` output under the roots (the folders of a run of several systems too), newest first."""
+    found = []
+    for root in roots:
+        if not root.is_dir():
+            continue
+        for path in [*root.glob(f"*/{METRICS_FILE}"), *root.glob(f"*/*/{METRICS_FILE}")]:
+            try:
+                summary = json.loads(path.read_text(encoding="utf-8"))
+                label, questions = summary["config"].get("label", ""), summary["overall"]["questions"]
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # a run still being written, or not ragbot's
+            found.append((path.stat().st_mtime, f"{path.parent.relative_to(root)} ({label}, {questions} questions)", path.parent))
+    return [(label, folder) for _, label, folder in sorted(found, key=lambda f: -f[0])]
+
+
 COMPARISON_FILE = "comparison.md"
 _SOURCES_NOTE = (
     "n/a: the system returned no sources in a known shape, or the metric does not apply. An external system's retrieval "
