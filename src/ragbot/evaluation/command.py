@@ -60,6 +60,11 @@ def _check(args: argparse.Namespace) -> None:
         raise RagbotError("--save goes with --calibrate (it writes the chosen thresholds)")
     if args.draft is not None and args.out is None:
         raise RagbotError("--draft N needs --out FILE (the QA lines to review)")
+    if args.draft is not None:
+        from ragbot.evaluation.draft import MAX_DRAFTS
+
+        if not 1 <= args.draft <= MAX_DRAFTS:  # before any model loads
+            raise RagbotError(f"--draft takes 1 to {MAX_DRAFTS} questions, not {args.draft}")
     if modes and (args.systems or args.baseline):
         raise RagbotError(f"--system and --baseline are for an evaluation run, not {modes[0]}")
     if args.calibrate is not None and args.engine and args.engine != ["llm"]:

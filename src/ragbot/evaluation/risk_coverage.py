@@ -87,7 +87,7 @@ def plot(c: Curve, path: Path, title: str = "") -> None:
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     cov = [p.coverage for p in c.points if p.precision is not None]
     prec = [p.precision for p in c.points if p.precision is not None]
-    left.plot(cov, prec, marker=".", label=f"swept along {c.score}")
+    left.plot(cov, prec, marker=".", label=f"swept along {c.score} (grey: the threshold)")
     left.set_xlabel("coverage (share of questions answered)")
     left.set_ylabel("precision of answered")
     left.set_xlim(0, 1.02)
@@ -98,6 +98,14 @@ def plot(c: Curve, path: Path, title: str = "") -> None:
     right.set_ylabel("wrong-answer rate (all questions)")
     right.set_xlim(0, 1.02)
     right.set_ylim(0, max([p.wrong_rate for p in c.points] + [0.1]) * 1.1)
+    for step in [x / 10 for x in range(1, 10)]:  # the threshold written beside the curve at each tenth it passes
+        if step <= c.start or step > c.points[-1].threshold:
+            continue
+        p, note = c.at(step), {"fontsize": 7, "color": "grey", "textcoords": "offset points"}
+        if p.precision is not None:
+            left.annotate(f"{step:.1f}", (p.coverage, p.precision), xytext=(3, 4), **note)
+        if p.abstention is not None:
+            right.annotate(f"{step:.1f}", (p.abstention, p.wrong_rate), xytext=(-16, 2), **note)
     for n, (label, value) in enumerate(c.marks.items()):
         p = c.at(value)
         colour = ("tab:red", "tab:green")[n % 2]
