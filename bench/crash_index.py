@@ -28,7 +28,7 @@ from pathlib import Path
 
 from ragbot.corpus import corpus_state
 from ragbot.errors import RagbotError
-from ragbot.index.reader import load_index, MANIFEST, read_manifest
+from ragbot.index.reader import MANIFEST, load_index, read_manifest
 from ragbot.index.writer import diff_corpus
 from ragbot.settings import Settings
 

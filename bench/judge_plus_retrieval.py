@@ -17,9 +17,9 @@ import math
 from pathlib import Path
 
 import numpy as np
-from calibrate_judge import auroc  # bench/ is the script's folder, so on its path
 
 from ragbot.chain import Pipeline
+from ragbot.evaluation.calibrate import auroc
 from ragbot.evaluation.dataset import load_dataset
 from ragbot.evaluation.runner import read_results
 from ragbot.settings import Settings

@@ -23,10 +23,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from calibrate_judge import auroc  # bench/ is the script's folder, so on its path
-
 from ragbot.chain import Pipeline
-from ragbot.engines.judge import AnswerabilityJudge, ANSWERABLE_PROMPT
+from ragbot.engines.judge import ANSWERABLE_PROMPT, AnswerabilityJudge
+from ragbot.evaluation.calibrate import auroc
 from ragbot.evaluation.dataset import load_dataset
 from ragbot.settings import Settings
 

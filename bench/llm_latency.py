@@ -16,8 +16,8 @@ import urllib.request
 
 from ragbot.chain import Pipeline
 from ragbot.engines.llm import LLMEngine
-from ragbot.models.llm_server import local_server
 from ragbot.models.llm_file import resolve_llm_path
+from ragbot.models.llm_server import local_server
 from ragbot.settings import Settings
 
 

@@ -137,8 +137,8 @@ def probe(directory: Path, settings: Settings, questions: list[str], ef_sweep: l
     import faiss
 
     from ragbot.chain import Pipeline
-    from ragbot.index.reader import load_index
     from ragbot.index.dense import DenseSearch
+    from ragbot.index.reader import load_index
     from ragbot.models.embedder import query_encoder_for
 
     encoder = query_encoder_for(settings)  # loaded before the clock: it is the same at any library size

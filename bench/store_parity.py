@@ -18,13 +18,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ragbot.question import clean_question
 from ragbot.engines.llm import LLMEngine
 from ragbot.index.reader import load_index
-from ragbot.index.search.milvus_store import MilvusStore
 from ragbot.index.search.base import SearchStore
 from ragbot.index.search.faiss_store import FaissStore
+from ragbot.index.search.milvus_store import MilvusStore
 from ragbot.models.embedder import query_encoder_for
+from ragbot.question import clean_question
 from ragbot.retrieval import Retriever
 from ragbot.settings import Settings
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -251,6 +252,49 @@ def test_evaluation_tab_runs_a_dataset_and_shows_metrics_and_plots(page, site, t
     assert page.locator("img").count() >= 3
     files = page.locator("#rb-eval-files").inner_text().replace("\n", "")
     assert all(name in files for name in ("report.md", "metrics.json", "results.jsonl"))
+
+
+def test_evaluation_tab_draws_the_risk_coverage_curve_and_compares_two_runs_with_intervals(page, tmp_path):
+    import json
+
+    from .conftest import CSP, MALACCA
+
+    def item(qid: str, question: str, fact: str = "", doc: str = "", quote: str = "") -> str:
+        kind, evidence = ("factoid", [{"doc": doc, "quote": quote}]) if fact else ("unanswerable", [])
+        return json.dumps({"id": qid, "question": question, "type": kind, "answer": fact, "key_facts": [fact] if fact else [],
+                           "evidence": evidence})  # fmt: skip
+
+    qa = tmp_path / "four.jsonl"
+    qa.write_text("\n".join([
+        item("b1", "What share of South Korea's energy supplies passes through the Malacca Strait?", "90 per cent",
+             "2025-07_fulcrum_asean-rok-security-dual-contingency.txt", MALACCA),
+        item("b2", "What did ASEAN and South Korea elevate their partnership to in October 2024?", "Comprehensive Strategic Partnership",
+             "2024-11_asan_asean-korea-comprehensive-strategic-partnership.txt", CSP),
+        item("b3", "What was the total value of ASEAN-Korea trade in 2023?"),
+        item("b4", "How many ships did South Korea's navy send to the Red Sea in 2024?"),
+    ]) + "\n", encoding="utf-8")  # fmt: skip
+    page.get_by_role("tab", name="Evaluation").click()
+    status = page.locator("#rb-eval-status")
+    for engine in ("llm", "extractive"):
+        page.locator("#rb-eval-engine").get_by_text(LLM_OPTION if engine == "llm" else "extractive: instant quotes").click()
+        if engine == "llm":  # the file stays chosen for the second run
+            page.locator("#rb-eval-file input[type=file]").set_input_files(str(qa))
+        page.get_by_role("button", name="Run evaluation").click()
+        page.wait_for_function(f"() => document.querySelector('#rb-eval-run-b input')?.value.includes('-page-{engine} ')", timeout=300_000)
+        assert "Evaluated 4 questions from four.jsonl" in status.inner_text()
+        if engine == "llm":  # the LLM engine's run shows its risk-coverage curve
+            page.locator("#rb-eval-risk img").wait_for(timeout=30_000)
+            assert page.locator("#rb-eval-risk img").evaluate("img => img.naturalWidth") >= 600, "the plot was drawn"
+        else:  # the instant engine has no judge's score to sweep: no curve
+            page.locator("#rb-eval-risk").wait_for(state="hidden", timeout=30_000)
+    assert "-page-llm " in page.locator("#rb-eval-run-a input").input_value(), "A: the run before"
+    page.get_by_role("button", name="Compare").click()
+    page.locator("#rb-eval-compare-status").get_by_text("paired bootstrap 95% intervals").wait_for(timeout=60_000)
+    table = page.locator("#rb-eval-compare").inner_text()
+    assert "95% interval" in table and "wrong_answer_rate" in table and "precision_of_answered" in table
+    assert re.search(r"\[[-+]\d\.\d{3}, [-+]\d\.\d{3}\]", table), table
+    assert "includes 0" in table, "four questions cannot tell most differences from noise"
+    assert "questions higher in B" in page.locator("#rb-eval-flips").inner_text()
 
 
 def _quiz_with_a_script(root: Path, path: Path) -> None:

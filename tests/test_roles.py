@@ -157,8 +157,10 @@ def test_a_readers_remove_and_evaluation_are_refused_by_the_server(deployment):
         status, *_ = page_event(reader, None, "Remove from library", [BRIEF])
         assert EDITORS_ONLY in status
         assert (root / "corpus" / BRIEF).exists() and any(b["doc_id"] == BRIEF for b in reader.get("/api/briefs").json())
-        status, *_ = page_event(reader, None, "Run evaluation", [None])
+        status, *_ = page_event(reader, None, "Run evaluation", [None, "extractive"])
         assert EDITORS_ONLY in status and not (root / "data" / "eval").exists()
+        status, table, _ = page_event(reader, None, "Compare", [None, None])
+        assert EDITORS_ONLY in status and table["data"] == []
     with logged_in(url, EDITOR) as editor:  # the same request from an editor does remove it
         status, *_ = page_event(editor, None, "Remove from library", [BRIEF])
         assert f"Removed **{BRIEF}**" in status and not (root / "corpus" / BRIEF).exists()

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from ragbot.evaluation.comparison import compare
 from ragbot.evaluation.dataset import load_dataset
-from ragbot.evaluation.report import compare, summarize_run
+from ragbot.evaluation.report import summarize_run
 from ragbot.evaluation.runner import run
 
 from ..conftest import CORPUS, ROOT
@@ -97,7 +98,8 @@ def test_eval_cli_baseline_side_by_side_and_compare(small_dataset: Path, tmp_pat
     text = compare(naive, ours)
     a, b = (json.loads((d / "metrics.json").read_text())["overall"]["mrr"] for d in (naive, ours))
     mrr_line = next(line for line in text.splitlines() if line.startswith("mrr "))
-    assert mrr_line.endswith(f"{b - a:+10.3f}")
+    cells = mrr_line.split()
+    assert cells[3] == f"{b - a:+.3f}" and cells[4].startswith("[") and "]" in mrr_line, mrr_line  # B - A, then its 95% interval
     proc = ragbot("eval", "--compare", str(naive), str(tmp_path / "nothing"), cwd=ROOT)
     assert proc.returncode == 1 and "a `ragbot eval` output folder?" in proc.stderr
 

@@ -7,7 +7,6 @@ of retrieved context" prompt, and no verification or abstention of its own.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +16,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 from ragbot.answer import Answer, Citation, Event, Final, Retrieval, Token, Turn
 from ragbot.chunking import Passage, split_sentences
 from ragbot.corpus import load_corpus
+from ragbot.evaluation.metrics import says_dont_know
 from ragbot.index.reader import Index
 from ragbot.models.embedder import Embedder
 from ragbot.models.tokens import count_tokens
@@ -29,11 +29,6 @@ TUTORIAL_PROMPT = (
     "You are an assistant for question-answering tasks. Use the following pieces of retrieved context to answer the question. "
     "If you don't know the answer, just say that you don't know. Use three sentences maximum and keep the answer concise.\n"
     "Question: {question} \nContext: {context} \nAnswer:"
-)
-# What a user reads as "no answer" from the tutorial's model: counted as abstaining, to the baseline's credit.
-_DONT_KNOW = re.compile(
-    r"\b(i )?(do not|don'?t) know\b|\b(not|no) (mentioned|provided|stated|specified|information)\b|\bdoes not (say|mention|provide)",
-    re.I,
 )
 
 
@@ -79,7 +74,7 @@ class NaiveLLMEngine:
                 text += piece
                 yield Token(piece)
         text = " ".join(text.split())
-        dont_know = bool(_DONT_KNOW.search(text[:120]))
+        dont_know = says_dont_know(text)
         citations = [] if dont_know else [Citation(i, h.passage, h.passage.text) for i, h in enumerate(hits, 1)]
         answer = Answer(retrieval.question, text, "abstained" if dont_know else "answered", citations, retrieval.hits, engine=self.name)
         answer.generated = text

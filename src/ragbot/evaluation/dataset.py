@@ -32,6 +32,7 @@ class EvalItem:
     evidence: tuple[Evidence, ...]
     subtype: str = ""  # e.g. an unanswerable question's kind: off_topic, near_miss, wrong_country, after_brief
     position: int = 0  # 1-based place among its file's questions: odd places calibrate, even ones report (see `half`)
+    reviewed: bool = True  # False: a draft (`ragbot eval --draft`) no person has checked yet
 
     @property
     def answerable(self) -> bool:
@@ -81,7 +82,13 @@ def _parse(obj: object, texts: dict[str, str]) -> EvalItem:
     subtype = obj.get("subtype", "")
     if not isinstance(subtype, str):
         raise ValueError("subtype must be a string")
-    return EvalItem(str(obj["id"]), obj["question"], obj["type"], str(obj["answer"]), tuple(obj["key_facts"]), tuple(evidence), subtype)
+    reviewed = obj.get("reviewed", True)
+    if not isinstance(reviewed, bool):
+        raise ValueError("reviewed must be true or false")
+    return EvalItem(
+        str(obj["id"]), obj["question"], obj["type"], str(obj["answer"]), tuple(obj["key_facts"]), tuple(evidence), subtype,
+        reviewed=reviewed,
+    )  # fmt: skip
 
 
 def load_dataset(path: Path, corpus_dir: Path) -> Dataset:
@@ -109,6 +116,15 @@ def load_dataset(path: Path, corpus_dir: Path) -> Dataset:
     if not items:
         raise RagbotError(f"dataset {path} has no usable questions" + (f" ({errors[0]})" if errors else ""))
     return Dataset(path, items, errors)
+
+
+def unreviewed_warning(dataset: Dataset) -> str | None:
+    """One line when the set still holds drafts no person has checked ("reviewed": false), else None."""
+    drafts = [i for i in dataset.items if not i.reviewed]
+    if not drafts:
+        return None
+    return (f"{len(drafts)} of {len(dataset.items)} questions in {dataset.path} are unreviewed drafts (\"reviewed\": false): "
+            "check each question, answer, key facts and evidence, then set \"reviewed\": true")  # fmt: skip
 
 
 def combine(datasets: list[Dataset]) -> Dataset:

@@ -111,6 +111,19 @@ def outcome(status: str, answer: str, facts: Sequence[str], answerable: bool) ->
     return "correct" if recall == 1.0 else "partial" if recall > 0 else "wrong"
 
 
+# What a user reads as "no answer" from a model that has no answer states (LangChain's tutorial chain, an external
+# system): counted as abstaining, to its credit.
+_DONT_KNOW = re.compile(
+    r"\b(i )?(do not|don'?t) know\b|\b(not|no) (mentioned|provided|stated|specified|information)\b|\bdoes not (say|mention|provide)",
+    re.I,
+)
+
+
+def says_dont_know(text: str) -> bool:
+    """The tutorial's rule for a reply that offers no answer ("I don't know", "not mentioned", ...), read in its opening."""
+    return bool(_DONT_KNOW.search(text[:120]))
+
+
 def token_f1(answer: str, gold: str) -> float:
     pred, ref = normalise(answer).split(), normalise(gold).split()
     if not pred or not ref:

@@ -1,4 +1,4 @@
-"""Aggregate per-question scores into metrics.json, report.md and PNG plots; compare two runs."""
+"""Aggregate per-question scores into metrics.json, report.md and PNG plots (comparison.py compares runs)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,17 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
-from ragbot.errors import RagbotError
+from ragbot.evaluation import risk_coverage
+from ragbot.evaluation.calibrate import ANSWER_FROM
 from ragbot.evaluation.metrics import OUTCOMES, percentile
-from ragbot.evaluation.runner import read_results
+from ragbot.settings import Settings
 
 METRICS_FILE, REPORT_FILE = "metrics.json", "report.md"
 RETRIEVAL = ("hit@1", "hit@3", "hit@5", "hit@10", "mrr", "ndcg@10", "evidence_coverage")
 ANSWER = ("key_fact_recall", "token_f1", "citation_support", "citation_precision")
 LATENCY = ("latency_p50_ms", "latency_p95_ms", "first_token_p50_ms", "first_token_p95_ms", "judgement_p50_ms", "judgement_p95_ms")
 OUTCOME_SHARES = tuple(f"{o}_share" for o in OUTCOMES)
-TRUST = ("wrong_answer_rate", "wrong_among_answered", "abstention", "false_abstention", *OUTCOME_SHARES)
+TRUST = ("wrong_answer_rate", "precision_of_answered", "wrong_among_answered", "abstention", "false_abstention", *OUTCOME_SHARES)
 TABLE_METRICS = (*TRUST, *RETRIEVAL, *ANSWER, *LATENCY)
 
 
@@ -28,9 +29,10 @@ def aggregate(records: list[dict[str, Any]]) -> dict[str, float | int]:
     unanswerable = [r["scores"] for r in ok if r["type"] == "unanswerable"]
     out: dict[str, float | int] = {"questions": len(records), "answerable": len(answerable), "unanswerable": len(unanswerable)}
     out["errors"] = len(records) - len(ok)
-    for name in (*RETRIEVAL, *ANSWER):
-        if answerable:
-            out[name] = mean(s[name] for s in answerable)
+    for name in (*RETRIEVAL, *ANSWER):  # absent for a system that returns no sources in a known shape: "n/a"
+        values = [s.get(name) for s in answerable]
+        if values and None not in values:
+            out[name] = mean(values)
     if unanswerable:  # unsure counts as not answering, like an abstention: the user is told it is not an answer
         out["abstention"] = mean(float(s["abstained"]) for s in unanswerable)
     if answerable:
@@ -41,7 +43,8 @@ def aggregate(records: list[dict[str, Any]]) -> dict[str, float | int]:
             out[f"{name}_share"] = outcomes.count(name) / len(outcomes)
         out["wrong_answer_rate"] = out["wrong_share"]
         offered = sum(o in ("correct", "partial", "wrong") for o in outcomes)
-        if offered:
+        if offered:  # precision of answered: answers holding every key fact, over all answers offered
+            out["precision_of_answered"] = outcomes.count("correct") / offered
             out["wrong_among_answered"] = outcomes.count("wrong") / offered
     for key, prefix in (("latency_ms", "latency"), ("first_token_ms", "first_token"), ("judgement_ms", "judgement")):
         values = [r["scores"][key] for r in ok if r["scores"].get(key) is not None]
@@ -53,18 +56,23 @@ def aggregate(records: list[dict[str, Any]]) -> dict[str, float | int]:
 def summarise(records: list[dict[str, Any]], config: dict[str, Any]) -> dict[str, Any]:
     types = sorted({r["type"] for r in records})
     subtypes = sorted({r.get("subtype") or "" for r in records} - {""})
-    return {
+    summary = {
         "config": config,
         "overall": aggregate(records),
         "by_type": {t: aggregate([r for r in records if r["type"] == t]) for t in types},
         "by_half": {h: aggregate([r for r in records if r.get("half") == h]) for h in ("odd", "even")},
         "by_subtype": {t: aggregate([r for r in records if r.get("subtype") == t]) for t in subtypes},
     }
+    default = Settings.model_fields[ANSWER_FROM].default  # ragbot's shipped threshold, marked beside the run's own
+    found = risk_coverage.curve(records, config.get("settings") or {}, default)
+    if found is not None:
+        summary["risk_coverage"] = found.to_dict()
+    return summary
 
 
 def format_value(value: Any) -> str:
     if value is None:
-        return "–"
+        return "n/a"
     if isinstance(value, float):
         return f"{value:.1f}" if abs(value) >= 10 else f"{value:.3f}"
     return str(value)
@@ -80,7 +88,7 @@ def metrics_table(
     return headers, [[name, *(format_value(values.get(name)) for _, values in columns)] for name in shown]
 
 
-def _markdown(headers: list[str], rows: list[list[str]]) -> str:
+def markdown_table(headers: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|---|" + "---|" * (len(headers) - 1)]
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
 
@@ -99,34 +107,37 @@ def write_report(out_dir: Path, summary: dict[str, Any], records: list[dict[str,
         "",
         "## What users got",
         "",
-        f"**Wrong-answer rate {format_value(overall.get('wrong_answer_rate'))}** · key-fact recall "
+        f"**Wrong-answer rate {format_value(overall.get('wrong_answer_rate'))}** · precision of answered "
+        f"{format_value(overall.get('precision_of_answered'))} · key-fact recall "
         f"{format_value(overall.get('key_fact_recall'))} · abstention {format_value(overall.get('abstention'))} · "
         f"false abstention {format_value(overall.get('false_abstention'))}",
         "",
-        _markdown(*metrics_table(summary, names=TRUST)),
+        markdown_table(*metrics_table(summary, names=TRUST)),
         "",
         "Outcomes: correct (every key fact), partial (some), wrong (an answer holding none of the key facts, or any answer to "
         "an unanswerable question), unsure or abstained (no answer offered; both count as abstaining). Shares are over all "
-        "questions of the column; wrong among answered is over the answers offered.",
+        "questions of the column; precision of answered (answers holding every key fact) and wrong among answered are over "
+        "the answers offered (an answer to an unanswerable question is wrong).",
         "",
         "By half (thresholds are chosen on the odd half of each file; the even half is held out):",
         "",
-        _markdown(*metrics_table(summary, "by_half", names=(*TRUST, "key_fact_recall", "hit@1", "mrr"))),
+        markdown_table(*metrics_table(summary, "by_half", names=(*TRUST, "key_fact_recall", "hit@1", "mrr"))),
         "",
         *(
-            ["Unanswerable questions by kind:", "", _markdown(*metrics_table(summary, "by_subtype", names=TRUST)), ""]
+            ["Unanswerable questions by kind:", "", markdown_table(*metrics_table(summary, "by_subtype", names=TRUST)), ""]
             if summary.get("by_subtype")
             else []
         ),
         "## Metrics",
         "",
-        _markdown(*metrics_table(summary, names=(*RETRIEVAL, *ANSWER, *LATENCY))),
+        markdown_table(*metrics_table(summary, names=(*RETRIEVAL, *ANSWER, *LATENCY))),
         "",
         "Retrieval and answer metrics are means over answerable questions; abstention is over unanswerable ones, "
         "false abstention over answerable ones. A passage counts as relevant when it holds at least half of a gold quote.",
         "",
         "![metrics by type](metrics_by_type.png) ![latency](latency.png) ![first relevant rank](first_rank.png)",
         "",
+        *_risk_coverage_section(summary),
         f"## Questions whose first passage was not relevant ({len(failures)})",
         "",
     ]
@@ -138,6 +149,21 @@ def write_report(out_dir: Path, summary: dict[str, Any], records: list[dict[str,
         lines.append(f"- skipped: {skipped}")
     (out_dir / REPORT_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
     _plots(out_dir, summary, records)
+
+
+def _risk_coverage_section(summary: dict[str, Any]) -> list[str]:
+    """The risk–coverage curve's section of report.md (LLM engine runs only): the plot, and the figures at each mark."""
+    if "risk_coverage" not in summary:
+        return []
+    c = risk_coverage.Curve.from_dict(summary["risk_coverage"])
+    lines = ["## Risk and coverage", "", f"Swept along the judge's `{c.score}` from {c.start:g} (the run's own `{ANSWER_FROM}`: below it "
+             "nothing was written); `judge_abstain_below` only splits what is not answered into unsure and abstained, so it does "
+             "not move these curves.", "", f"![risk-coverage]({risk_coverage.PLOT})", ""]  # fmt: skip
+    for label, value in c.marks.items():
+        p = c.at(value)
+        lines.append(f"- {label} {value:g}: coverage {p.coverage:.3f}, precision of answered {format_value(p.precision)}, "
+                     f"wrong-answer rate {p.wrong_rate:.3f}, abstention {format_value(p.abstention)}")  # fmt: skip
+    return [*lines, ""]
 
 
 _SHOWN_SETTINGS = (
@@ -186,7 +212,8 @@ def _plots(out_dir: Path, summary: dict[str, Any], records: list[dict[str, Any]]
     fig.savefig(out_dir / "latency.png", dpi=100)
     plt.close(fig)
 
-    ranks = [r["scores"].get("first_relevant_rank") for r in records if r["type"] != "unanswerable" and "error" not in r]
+    # a system that returned no ranked sources has no rank to plot (n/a), not "none found"
+    ranks = [r["scores"].get("first_relevant_rank") for r in records if r["type"] != "unanswerable" and "hit@1" in r["scores"]]
     k = max([x for x in ranks if x] + [10])
     labels = [str(i) for i in range(1, k + 1)] + ["none"]
     counts = [sum(1 for x in ranks if x == i) for i in range(1, k + 1)] + [sum(1 for x in ranks if not x)]
@@ -199,48 +226,9 @@ def _plots(out_dir: Path, summary: dict[str, Any], records: list[dict[str, Any]]
     fig.savefig(out_dir / "first_rank.png", dpi=100)
     plt.close(fig)
 
-
-def _load(out_dir: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    path = out_dir / METRICS_FILE
-    if not path.is_file():
-        raise RagbotError(f"{path} not found: is {out_dir} a `ragbot eval` output folder?")
-    return json.loads(path.read_text(encoding="utf-8")), {r["id"]: r for r in read_results(out_dir)}
-
-
-def _passed(record: dict[str, Any]) -> tuple[bool, bool]:
-    """(retrieval passed, answer passed) for one question."""
-    s = record.get("scores", {})
-    if record["type"] == "unanswerable":
-        return bool(s.get("abstained")), bool(s.get("abstained"))
-    return s.get("hit@1") == 1.0, (s.get("key_fact_recall") or 0) >= 0.5
-
-
-def compare(dir_a: Path, dir_b: Path) -> str:
-    """Side-by-side metrics of two runs with differences, and the questions that flipped."""
-    (sa, ra), (sb, rb) = _load(dir_a), _load(dir_b)
-    a, b = sa["overall"], sb["overall"]
-    width = max(len(n) for n in TABLE_METRICS) + 2
-    lines = [f"{'metric':<{width}}{'A':>10}{'B':>10}{'B - A':>10}", "-" * (width + 30)]
-    lines.append(f"A = {dir_a} ({sa['config'].get('label', '')})")
-    lines.append(f"B = {dir_b} ({sb['config'].get('label', '')})")
-    for name in TABLE_METRICS:
-        va, vb = a.get(name), b.get(name)
-        diff = f"{vb - va:+10.3f}" if isinstance(va, int | float) and isinstance(vb, int | float) else f"{'':>10}"
-        lines.append(f"{name:<{width}}{format_value(va):>10}{format_value(vb):>10}{diff}")
-    common = [i for i in ra if i in rb]
-    for what, idx in (
-        ("retrieval (relevant passage first; unanswerable: abstained)", 0),
-        ("answer (key facts >= 0.5; unanswerable: abstained)", 1),
-    ):
-        better = [i for i in common if not _passed(ra[i])[idx] and _passed(rb[i])[idx]]
-        worse = [i for i in common if _passed(ra[i])[idx] and not _passed(rb[i])[idx]]
-        lines.append(f"\nflipped on {what}: {len(better)} better in B, {len(worse)} worse in B")
-        lines += [f"  + {i}: {ra[i]['question']}" for i in better]
-        lines += [f"  - {i}: {ra[i]['question']}" for i in worse]
-    only = sorted(set(ra) ^ set(rb))
-    if only:
-        lines.append(f"\n{len(only)} questions are in only one run: {', '.join(only[:20])}")
-    return "\n".join(lines)
+    if "risk_coverage" in summary:
+        curve = risk_coverage.Curve.from_dict(summary["risk_coverage"])
+        risk_coverage.plot(curve, out_dir / risk_coverage.PLOT, summary["config"].get("label", ""))
 
 
 def summarize_run(
@@ -249,9 +237,10 @@ def summarize_run(
     summary = summarise(records, config)
     write_report(out_dir, summary, records)
     o = summary["overall"]
-    shown = {"wrong_answer_rate": "WRONG ANSWERS", "key_fact_recall": "key facts", "abstention": "abstention",
-             "false_abstention": "false abstention", "hit@1": "hit@1", "mrr": "MRR", "citation_support": "citation support",
-             "latency_p50_ms": "p50 ms"}  # fmt: skip
+    shown = {"wrong_answer_rate": "WRONG ANSWERS", "precision_of_answered": "precision", "key_fact_recall": "key facts",
+             "abstention": "abstention", "false_abstention": "false abstention", "hit@1": "hit@1", "mrr": "MRR",
+             "citation_support": "citation support", "latency_p50_ms": "p50 ms"}  # fmt: skip
     echo(f"{o['questions']} questions: " + "  ".join(f"{label} {format_value(o.get(key))}" for key, label in shown.items()))
-    echo(f"wrote {out_dir}/ (results.jsonl, metrics.json, report.md, 3 plots)")
+    plots = 4 if "risk_coverage" in summary else 3
+    echo(f"wrote {out_dir}/ (results.jsonl, metrics.json, report.md, {plots} plots)")
     return summary
