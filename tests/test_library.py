@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ragbot.chain import Pipeline
-from ragbot.corpus import add_document, pdf_text, remove_document, safe_filename
+from ragbot.corpus import add_document, document_text, remove_document, safe_filename
 from ragbot.errors import RagbotError
 from ragbot.index import build_index
 from ragbot.settings import Settings
@@ -56,11 +56,14 @@ def test_upload_names_stay_plain_and_inside_the_folder(tmp_path: Path, name: str
     ("name", "data", "message"),
     [
         ("tool.exe", b"MZ\x90\x00", "only .txt, .md, .pdf"),
+        ("scan.png.pdf", b"\x89PNG\r\n\x1a\n\x00\x00", "not a PDF"),
+        ("renamed.docx", b"%PDF-1.4 this is a PDF called .docx", "its bytes say it is pdf"),
         ("big.txt", b"x" * (MB + 1), "the limit is 1 MB"),
         ("photo.txt", b"\x89PNG\r\n\x1a\n\x00\x00", "binary"),
         ("latin.md", "café".encode("latin-1"), "not UTF-8"),
         ("empty.md", b"   \n\n", "no text"),
-        ("broken.pdf", b"%PDF-1.4 this is not really a pdf", "not a readable PDF"),
+        ("broken.pdf", b"%PDF-1.4 this is not really a pdf", "damaged PDF"),
+        ("empty.pdf", b"", "is empty"),
     ],
 )
 def test_bad_uploads_are_refused_and_nothing_is_written(tmp_path: Path, name: str, data: bytes, message: str):
@@ -71,12 +74,11 @@ def test_bad_uploads_are_refused_and_nothing_is_written(tmp_path: Path, name: st
     assert list(folder.iterdir()) == []
 
 
-def test_a_pdf_is_added_as_its_text(tmp_path: Path):
+def test_a_pdf_is_added_as_it_is_and_read_as_text(tmp_path: Path):
     pdf = make_pdf(["Coast guard training brief", "Korea and Vietnam agreed on joint coast guard drills in 2026."])
-    assert "joint coast guard drills in 2026" in pdf_text(pdf, "x.pdf")
     doc_id = add_document(tmp_path, "Coast Guard.pdf", pdf, MB)
-    assert doc_id == "Coast-Guard.txt"
-    assert "joint coast guard drills in 2026" in (tmp_path / doc_id).read_text(encoding="utf-8")
+    assert doc_id == "Coast-Guard.pdf" and (tmp_path / doc_id).read_bytes() == pdf
+    assert "joint coast guard drills in 2026" in document_text(tmp_path / doc_id).text
 
 
 def test_same_name_twice_and_removal_rules(tmp_path: Path):

@@ -142,9 +142,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Any:
+    from ragbot.library import for_command
     from ragbot.settings import Settings
 
-    return Settings.load(
+    settings = Settings.load(
         config_file=args.config,
         corpus_dir=getattr(args, "corpus", None),
         index_dir=getattr(args, "index", None),
@@ -152,6 +153,7 @@ def _settings(args: argparse.Namespace) -> Any:
         port=getattr(args, "port", None),
         engine=getattr(args, "engine", None),
     )
+    return for_command(settings, getattr(args, "corpus", None), getattr(args, "index", None), args.config)  # the index's own corpus
 
 
 def _show_progress() -> bool:
@@ -444,7 +446,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return 0
     check_k(args.k, "-k")
     settings = _settings(args).model_copy(update={k: v for k, v in (("retriever", args.retriever),) if v})
-    dataset = combine([load_dataset(path, settings.corpus_dir) for path in args.dataset or [settings.eval_dataset]])
+    dataset = combine([load_dataset(path, settings.corpus_dir, settings.index_dir) for path in args.dataset or [settings.eval_dataset]])
     for error in dataset.errors:
         print(f"ragbot: skipped {error}", file=sys.stderr)
     pipeline = _pipeline(settings)

@@ -7,7 +7,6 @@ Offsets are positions in the file's decoded text (Python string indices), so
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import re
 import unicodedata
@@ -18,9 +17,11 @@ from statistics import quantiles
 
 from ragbot.errors import RagbotError
 from ragbot.files import atomic_write
+from ragbot.readers import READERS, SUFFIXES, TEXT_SUFFIXES, Extracted, Progress
+from ragbot.readers.cache import ExtractCache
 
-SUPPORTED_SUFFIXES = (".txt", ".md")
-UPLOAD_SUFFIXES = (*SUPPORTED_SUFFIXES, ".pdf")  # a PDF is stored as its extracted text
+SUPPORTED_SUFFIXES = SUFFIXES  # .txt .md as they are; .pdf .docx .html .htm .pptx through ragbot.readers
+UPLOAD_SUFFIXES = SUPPORTED_SUFFIXES
 SOURCES_FILE = "sources.json"
 NORMALISER_VERSION = 1
 
@@ -270,7 +271,7 @@ def corpus_files(folder: Path) -> list[Path]:
         raise RagbotError(f"corpus folder {folder} does not exist")
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and not p.name.startswith("."))
     if not files:
-        raise RagbotError(f"corpus folder {folder} has no .txt or .md documents")
+        raise RagbotError(f"corpus folder {folder} has no documents ({' '.join(SUPPORTED_SUFFIXES)})")
     return files
 
 
@@ -278,21 +279,34 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def load_document(path: Path, meta: dict[str, object] | None = None) -> Document:
-    data = path.read_bytes()
-    raw = decode(data, path)
+def document_text(path: Path, cache: ExtractCache | None = None, progress: Progress | None = None) -> Extracted:
+    """A document's text, whatever its format: a .txt or .md file's own, else its reader's (cached beside the index).
+
+    Offsets of blocks, passages and citations are positions in this text; the brief viewer shows it.
+    """
+    if path.suffix.lower() in TEXT_SUFFIXES:
+        return Extracted(decode(path.read_bytes(), path))
+    return (cache or ExtractCache(None)).get(path, progress=progress)
+
+
+def load_document(
+    path: Path, meta: dict[str, object] | None = None, cache: ExtractCache | None = None, progress: Progress | None = None
+) -> Document:
+    """A document with its blocks; metadata from sources.json (meta), else what the file carries, else its name."""
+    extracted = document_text(path, cache, progress)
+    raw = extracted.text
     blocks = parse_blocks(raw)
     if not any(b.kind == "paragraph" for b in blocks):
         raise RagbotError(f"{path.name} has no text to index")
-    meta = meta or {}
+    meta = {**extracted.metadata(), **(meta or {})}
     authors = meta.get("authors") or []
     return Document(
         doc_id=path.name,
         path=path,
         raw=raw,
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=file_sha256(path),
         title=str(meta.get("title") or _fallback_title(path.name, blocks)),
-        authors=tuple(str(a) for a in authors) if isinstance(authors, list) else (str(authors),),
+        authors=tuple(str(a) for a in authors) if isinstance(authors, list | tuple) else (str(authors),),
         publisher=str(meta["publisher"]) if meta.get("publisher") else None,
         date=str(meta.get("date") or _fallback_date(path.name) or "") or None,
         series=str(meta["series"]) if meta.get("series") else None,
@@ -300,22 +314,70 @@ def load_document(path: Path, meta: dict[str, object] | None = None) -> Document
     )
 
 
-def load_corpus(folder: Path, only: set[str] | None = None) -> list[Document]:
-    """Load every document of a folder (or just the named ones), metadata from sources.json."""
+def load_corpus(
+    folder: Path,
+    only: set[str] | None = None,
+    cache: ExtractCache | None = None,
+    failed: dict[str, str] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> list[Document]:
+    """Load every document of a folder (or just the named ones), metadata from sources.json.
+
+    Without ``failed`` a bad file raises; with it, each bad file's one-line error is recorded there
+    (and logged) and the rest load. ``log`` also hears which long documents are being read.
+    """
     sources = _read_sources(folder)
-    return [load_document(p, sources.get(p.name)) for p in corpus_files(folder) if only is None or p.name in only]
+    docs = []
+    for p in corpus_files(folder):
+        if only is not None and p.name not in only:
+            continue
+        try:
+            docs.append(load_document(p, sources.get(p.name), cache, _page_progress(p.name, log)))
+        except RagbotError as exc:
+            if failed is None:
+                raise
+            failed[p.name] = str(exc)
+            if log:
+                log(f"skipped {exc}" if str(exc).startswith(p.name) else f"skipped {p.name}: {exc}")
+    return docs
+
+
+PROGRESS_FROM_PAGES = 50  # a document this long reports its pages as it is read
+
+
+def _page_progress(name: str, log: Callable[[str], None] | None) -> Progress | None:
+    """A progress callback that logs every 10% of a long document's pages."""
+    if log is None:
+        return None
+    shown = {-1}
+
+    def report(done: int, total: int) -> None:
+        step = done * 10 // total
+        if total >= PROGRESS_FROM_PAGES and step not in shown:
+            shown.add(step)
+            log(f"reading {name}: page {done} of {total}")
+
+    return report
 
 
 def corpus_state(folder: Path) -> dict[str, dict[str, str]]:
-    """Per document: sha256 of its file and of its sources.json entry (metadata changes re-index it too)."""
+    """Per document: sha256 of its file and of its sources.json entry (metadata changes re-index it too).
+
+    For a file read by a reader (PDF, Word, web page), the reader's fingerprint is part of the entry's
+    hash: a new reader version, or OCR becoming available, reads such files again. Plain text is not affected.
+    """
     sources = _read_sources(folder)
-    return {
-        p.name: {
-            "sha256": file_sha256(p),
-            "meta_sha256": hashlib.sha256(json.dumps(sources.get(p.name, {}), sort_keys=True).encode()).hexdigest(),
-        }
-        for p in corpus_files(folder)
-    }
+    state = {}
+    fingerprints: dict[str, str] = {}
+    for p in corpus_files(folder):
+        entry: dict[str, object] = dict(sources.get(p.name, {}))
+        suffix = p.suffix.lower()
+        if suffix in READERS:
+            if suffix not in fingerprints:
+                fingerprints[suffix] = READERS[suffix].fingerprint()
+            entry = {**entry, "_reader": fingerprints[suffix]}
+        state[p.name] = {"sha256": file_sha256(p), "meta_sha256": hashlib.sha256(json.dumps(entry, sort_keys=True).encode()).hexdigest()}
+    return state
 
 
 # --- adding and removing documents ---------------------------------------------------------------
@@ -330,35 +392,26 @@ def safe_filename(name: str, suffix: str) -> str:
     return f"{stem or 'document'}{suffix}"
 
 
-def pdf_text(data: bytes, name: str) -> str:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+def add_document(folder: Path, name: str, data: bytes, max_bytes: int, cache: ExtractCache | None = None) -> str:
+    """Check an uploaded document and save it into the corpus folder atomically, as it is; returns its doc_id.
 
-    try:
-        pages = [page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages]
-    except PdfReadError as exc:
-        raise RagbotError(f"{name} is not a readable PDF ({' '.join(str(exc).split())})") from None
-    except Exception as exc:  # a damaged PDF also raises TypeError, AttributeError, pypdf's LimitReachedError...
-        raise RagbotError(f"{name} is not a readable PDF ({type(exc).__name__})") from None
-    return "\n\n".join(p.strip() for p in pages if p.strip())
-
-
-def add_document(folder: Path, name: str, data: bytes, max_bytes: int) -> str:
-    """Check an uploaded brief and save it into the corpus folder atomically; returns its doc_id."""
+    A PDF, Word file or web page is read first (its text cached, so indexing does not read it again):
+    a file that cannot be read is refused in one line and nothing is written.
+    """
     suffix = Path(name).suffix.lower()
     shown = "".join(c if c.isprintable() else "?" for c in Path(name).name)[:120]  # errors stay one line
     if suffix not in UPLOAD_SUFFIXES:
         raise RagbotError(f"{shown}: only {', '.join(UPLOAD_SUFFIXES)} files can be added")
     if len(data) > max_bytes:
         raise RagbotError(f"{shown} is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
-    text = pdf_text(data, shown) if suffix == ".pdf" else decode(data, Path(shown))
+    text = decode(data, Path(shown)) if suffix in TEXT_SUFFIXES else (cache or ExtractCache(None)).extract(data, shown).text
     if not any(b.kind == "paragraph" for b in parse_blocks(text)):
         raise RagbotError(f"{shown} has no text to index")
-    target = folder / safe_filename(name, ".txt" if suffix == ".pdf" else suffix)
+    target = folder / safe_filename(name, suffix)
     if target.exists():
         raise RagbotError(f"{target.name} is already in the library; remove it first to replace it")
     folder.mkdir(parents=True, exist_ok=True)
-    atomic_write(target, text.encode("utf-8"))
+    atomic_write(target, data)
     return target.name
 
 

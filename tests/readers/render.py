@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ragbot.corpus import parse_blocks
 
+TABLE = "\u2064"  # marks a table's place while the brief is parsed
 NOTE = "\u2063"  # wraps a footnote mark's number inside block text while the brief is parsed
 _INLINE_NOTE = re.compile(r"(?<!^)(?<!\n)<sup>\s*(\d+)\s*</sup>")
 _NOTE_MARK = re.compile(f"{NOTE}(\\d+){NOTE}")
@@ -33,20 +34,31 @@ class Brief:
     publisher: str
     date: str  # YYYY-MM or YYYY-MM-DD
     front: list[tuple[str, str]]  # the title block: (kind "title" | "line", text)
-    body: list[tuple[str, int, str]]  # (kind "heading" | "paragraph", level, text with NOTE-wrapped marks)
+    body: list[tuple[str, int, str]]  # (kind "heading" | "paragraph" | "table", level, text with NOTE-wrapped marks; rows "a | b")
     notes: dict[str, str] = field(default_factory=dict)
     site: str = "www.example.org"
 
     def source(self) -> list[str]:
-        """The typeset text, block by block, footnote marks removed (what a reader must give back)."""
-        body = [_NOTE_MARK.sub("", text) for _, _, text in self.body]
+        """The typeset text, block by block (a table's rows each a block), footnote marks removed (what a reader must give back)."""
+        body = [row for kind, _, text in self.body for row in (text.split("\n") if kind == "table" else [_NOTE_MARK.sub("", text)])]
         return [*(t for _, t in self.front), *body, *self.notes.values()]
 
 
 def brief_from_file(path: Path, meta: dict[str, object]) -> Brief:
     """A shipped brief as a publisher would lay it out: front matter until the prose starts, then the body."""
     raw = _INLINE_NOTE.sub(lambda m: f"{NOTE}{m.group(1)}{NOTE}", path.read_text(encoding="utf-8"))
-    blocks = [(b.kind, b.level, b.text.text) for b in parse_blocks(raw)]
+    tables: list[str] = []
+
+    def table(m: re.Match[str]) -> str:
+        rows = [" | ".join(c.strip() for c in line.strip().strip("|").split("|")) for line in m.group(0).strip().splitlines()]
+        tables.append("\n".join(r for r in rows if r.replace("|", "").strip(" -:")))
+        return f"\n\n{TABLE}{len(tables) - 1}{TABLE}\n\n"
+
+    raw = re.sub(r"(?m)(?:^\|.*\|[ \t]*\n?)+", table, raw)
+    blocks = []
+    for b in parse_blocks(raw):
+        m = re.fullmatch(f"{TABLE}(\\d+){TABLE}", b.text.text)
+        blocks.append(("table", 0, tables[int(m.group(1))]) if m else (b.kind, b.level, b.text.text))
     notes: dict[str, str] = {}
     body: list[tuple[str, int, str]] = []
     in_notes = False
@@ -120,30 +132,36 @@ def drawable_brief(brief: Brief) -> Brief:
         drawable(brief.publisher),
         brief.date,
         [(k, drawable(t)) for k, t in brief.front],
-        [(k, lv, drawable(t)) for k, lv, t in brief.body],
+        [(k, lv, "\n".join(drawable(r) for r in t.split("\n")) if k == "table" else drawable(t)) for k, lv, t in brief.body],
         {n: drawable(t) for n, t in brief.notes.items()},
         brief.site,
     )
 
 
-def render_pdf(brief: Brief, columns: int = 2, pad_pages: int = 0) -> bytes:
+def render_pdf(
+    brief: Brief, columns: int = 2, pad_pages: int = 0, indent: bool = False, page_label: str = "{n}", font_size: float = 9.5
+) -> bytes:
     """A4, title block, justified hyphenated columns, running head (publisher | title), footer (site | page), footnotes.
 
-    ``pad_pages`` repeats the body that many extra times (a long document for speed and progress tests).
+    ``indent``: paragraphs marked by a first-line indent instead of space between them; ``page_label``: the
+    footer's page number ("{n}", "Page {n}", "- {n} -"); ``pad_pages`` repeats the body that many extra times
+    (a long document for speed and progress tests).
     """
     from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
-    from reportlab.platypus import BaseDocTemplate, Frame, FrameBreak, NextPageTemplate, PageTemplate, Paragraph, Spacer
+    from reportlab.platypus import BaseDocTemplate, Frame, FrameBreak, NextPageTemplate, PageTemplate, Paragraph, Spacer, Table
 
     fonts = _fonts()
     brief = drawable_brief(brief)
     width, height = A4
     margin, gutter, note_room = 56.0, 18.0, 150.0
     body_style = ParagraphStyle(
-        "body", fontName=fonts["regular"], fontSize=9.5, leading=12.5, alignment=TA_JUSTIFY, spaceAfter=5,
+        "body", fontName=fonts["regular"], fontSize=font_size, leading=font_size * 1.32, alignment=TA_JUSTIFY,
+        spaceAfter=0 if indent else font_size / 2, firstLineIndent=font_size * 1.5 if indent else 0,
         hyphenationLang="en_US", embeddedHyphenation=1, uriWasteReduce=0.3,
     )  # fmt: skip
+    cell_style = ParagraphStyle("cell", fontName=fonts["regular"], fontSize=font_size - 1.5, leading=font_size)
     h2 = ParagraphStyle("h2", fontName=fonts["bold"], fontSize=12.5, leading=15, spaceBefore=8, spaceAfter=4)
     h3 = ParagraphStyle("h3", fontName=fonts["bold"], fontSize=10.5, leading=13, spaceBefore=6, spaceAfter=3)
     title_style = ParagraphStyle("title", fontName=fonts["bold"], fontSize=19, leading=23, alignment=TA_CENTER, spaceAfter=10)
@@ -187,7 +205,7 @@ def render_pdf(brief: Brief, columns: int = 2, pad_pages: int = 0) -> bytes:
             canvas.line(margin, height - margin + 10, width - margin, height - margin + 10)
         canvas.setFont(fonts["regular"], 7.5)
         canvas.drawString(margin, margin - 6, brief.site)
-        canvas.drawRightString(width - margin, margin - 6, str(doc.page))
+        canvas.drawRightString(width - margin, margin - 6, page_label.format(n=doc.page))
         canvas.restoreState()
 
     buf = io.BytesIO()
@@ -216,6 +234,10 @@ def render_pdf(brief: Brief, columns: int = 2, pad_pages: int = 0) -> bytes:
             markup = _NOTE_MARK.sub(lambda m: f'<super>{m.group(1)}</super><onDraw name="note" label="{m.group(1)}"/>', escape(text))
             if kind == "heading":
                 story.append(Paragraph(markup, h2 if level <= 2 else h3))
+            elif kind == "table":
+                rows = [[Paragraph(escape(c), cell_style) for c in row.split(" | ")] for row in text.split("\n")]
+                grid = Table(rows, hAlign="LEFT", style=[("VALIGN", (0, 0), (-1, -1), "TOP"), ("LINEBELOW", (0, 0), (-1, 0), 0.5, "black")])
+                story += [Spacer(1, 4), grid, Spacer(1, 6)]
             else:
                 story.append(Paragraph(markup, body_style))
         story.append(Spacer(1, 4))
@@ -247,11 +269,20 @@ def render_docx(brief: Brief) -> bytes:
     for kind, text in brief.front:
         document.add_paragraph(text, style="Title" if kind == "title" else None)
     for kind, level, text in brief.body:
-        plain = _NOTE_MARK.sub(r"[\1]", text)  # Word's own footnotes are not made by python-docx: marks as [n], notes at the end
+        plain = _NOTE_MARK.sub("", text)
         if kind == "heading":
             document.add_heading(plain, level=min(max(level - 1, 1), 3))
-        else:
-            document.add_paragraph(plain)
+        elif kind == "table":
+            rows = [row.split(" | ") for row in text.split("\n")]
+            grid = document.add_table(rows=len(rows), cols=max(len(r) for r in rows))
+            for r, row in enumerate(rows):
+                for c, cell in enumerate(row):
+                    grid.cell(r, c).text = cell
+        else:  # python-docx makes no Word footnotes: marks as superscript numbers, the notes listed at the end
+            para = document.add_paragraph()
+            for i, piece in enumerate(_NOTE_MARK.split(text)):
+                if piece:
+                    para.add_run(piece).font.superscript = bool(i % 2)
     if brief.notes:
         document.add_heading("Notes", level=1)
         style = "List Number" if "List Number" in [s.name for s in document.styles if s.type == WD_STYLE_TYPE.PARAGRAPH] else None
@@ -282,7 +313,13 @@ def render_html(brief: Brief) -> bytes:
     for kind, level, text in brief.body:
         marked = _NOTE_MARK.sub(lambda m: f"<sup><a href='#fn{m.group(1)}'>{m.group(1)}</a></sup>", escape(text))
         tag = f"h{min(max(level, 2), 4)}"
-        parts.append(f"<{tag}>{marked}</{tag}>" if kind == "heading" else f"<p>{marked}</p>")
+        if kind == "table":
+            rows = [row.split(" | ") for row in text.split("\n")]
+            head = "".join(f"<th>{escape(c)}</th>" for c in rows[0])
+            body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows[1:])
+            parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+        else:
+            parts.append(f"<{tag}>{marked}</{tag}>" if kind == "heading" else f"<p>{marked}</p>")
     if brief.notes:
         parts.append("<section class='footnotes'><h2>Notes</h2><ol>")
         parts += [f"<li id='fn{n}'>{escape(t)}</li>" for n, t in brief.notes.items()]

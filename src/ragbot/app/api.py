@@ -374,6 +374,9 @@ def build_api(live: LivePipeline, users: Users, lanes: Lanes = LANES) -> APIRout
 
         return SlotStream(stream(), slot)
 
+    from ragbot.app.briefs_api import briefs_router  # POST /api/briefs/upload: editors add documents
+
+    router.include_router(briefs_router(live, users, login))
     routes = [*router.routes, *openai.routes]
 
     @router.get("/api/openapi.json", include_in_schema=False)

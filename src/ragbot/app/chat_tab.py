@@ -17,9 +17,9 @@ from ragbot.app.live import LivePipeline, brief_choices
 from ragbot.app.render import HIT_ID, SOURCES_PLACEHOLDER, VIEWER_PLACEHOLDER, answer_markdown, as_text, render_document, render_sources
 from ragbot.chain import Pipeline
 from ragbot.citations import PENDING, Answer
-from ragbot.corpus import decode
 from ragbot.engines.judge import Verdict
 from ragbot.errors import RagbotError
+from ragbot.library import library_text
 from ragbot.store import Feedback, Store
 
 WRITING_MESSAGE = "A written answer is still on its way: ask again when it is done, or press Clear."
@@ -189,9 +189,8 @@ def build_chat_tab(live: LivePipeline, store: Store) -> ChatTab:
         if row is None:
             return VIEWER_PLACEHOLDER
         p = current.index.passages[row]
-        path = current.settings.corpus_dir / p.doc_id
         try:
-            raw = decode(path.read_bytes(), path)
+            raw = library_text(current.settings, p.doc_id)  # any format: the text the passage's offsets point into
         except (OSError, RagbotError):
             return f"<p class='rb-empty'>{p.doc_id} is no longer in the corpus folder.</p>"
         return render_document(raw, current.index.documents.get(p.doc_id, {}), p)

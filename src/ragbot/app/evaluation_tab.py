@@ -25,7 +25,7 @@ def build_evaluation_tab(live: LivePipeline, users: Users) -> None:
             return f"⚠️ {EDITORS_ONLY}", None, None, None, None, None
         dataset_path = Path(path) if path else current.settings.eval_dataset
         try:
-            dataset = load_dataset(dataset_path, current.settings.corpus_dir)
+            dataset = load_dataset(dataset_path, current.settings.corpus_dir, current.settings.index_dir)
         except RagbotError as exc:
             return f"⚠️ {exc}", None, None, None, None, None
         out = current.settings.data_dir / "eval" / f"{datetime.now():%Y%m%d-%H%M%S}-page"

@@ -45,7 +45,9 @@ from ragbot.index.npy_file import ConcatRows, NpyFile, concat_starts
 from ragbot.index.passages import ConcatPassages
 from ragbot.index.segment import KINDS, Segment, merge_plan
 from ragbot.index.term_sets import TermSets
+from ragbot.library import check_origin
 from ragbot.models import Embedder, count_tokens
+from ragbot.readers.cache import ExtractCache
 from ragbot.settings import Settings
 
 FORMAT_VERSION = 4  # 4: segments
@@ -320,6 +322,7 @@ def build_index(
                 raise
             log(f"ignoring the old index: {exc}")
             manifest = None
+        check_origin(manifest, settings, state, rebuild)  # never rebuilt from another folder's documents
         changes = diff_corpus(manifest, state, settings)
         if rebuild and not changes.full_rebuild:
             changes.full_rebuild = "--rebuild"
@@ -330,12 +333,17 @@ def build_index(
             return old, changes
         keep = set() if changes.full_rebuild or old is None else set(changes.unchanged)
         todo = sorted(set(state) - keep)
-        docs = {d.doc_id: d for d in load_corpus(settings.corpus_dir, only=set(todo))}  # a bad file fails here, before any work
         log(f"indexing {settings.corpus_dir}/: {changes.summary()}")
+        failed: dict[str, str] = {}  # a file that cannot be read: one line each; the rest of the folder is indexed
+        cache = ExtractCache.beside(directory)
+        docs = {d.doc_id: d for d in load_corpus(settings.corpus_dir, only=set(todo), cache=cache, failed=failed, log=log)}
+        if failed and not docs and not keep:
+            raise RagbotError(f"no document in {settings.corpus_dir}/ could be read ({next(iter(failed.values()))})")
 
         new_passages = [
-            p for doc_id in todo for p in chunk_document(docs[doc_id], count_tokens, settings.chunk_tokens, settings.chunk_overlap)
-        ]
+            p for doc_id in todo if doc_id in docs
+            for p in chunk_document(docs[doc_id], count_tokens, settings.chunk_tokens, settings.chunk_overlap)
+        ]  # fmt: skip
         texts = [p.embedding_text(settings.embed_title) for p in new_passages]
         _check_lengths(embedder, texts, log)
         new_vectors = _encode(embedder, texts, progress, "passages")
@@ -348,11 +356,15 @@ def build_index(
         info = {}
         meta_docs = {**(manifest or {}).get("documents", {})}
         for doc_id in sorted(state):
-            meta = docs[doc_id].metadata() if doc_id in docs else meta_docs[doc_id]
+            if doc_id in failed:  # listed with its error and no passages, so it is not read again until it changes
+                meta = {"doc_id": doc_id, "title": doc_id, "authors": [], "error": failed[doc_id]}
+            else:
+                meta = docs[doc_id].metadata() if doc_id in docs else meta_docs[doc_id]
             info[doc_id] = {k: v for k, v in meta.items() if k not in ("sha256", "meta_sha256", "n_passages", "rows")} | state[doc_id]
 
         dropped = set(changes.modified) | set(changes.removed)
         index = update_index(settings, embedder, old if keep else None, dropped, new_passages, new_vectors, new_sentence_vectors, info)
+        cache.prune({s["sha256"] for s in state.values()})
         log(f"index ready: {len(index.passages)} passages from {len(index.documents)} documents ({len(new_passages)} passages embedded)")
         return index, changes
 
@@ -457,7 +469,7 @@ def write_segments(
         "embedding": {"model": settings.embed_model, "dim": embedder.dim, "max_tokens": embedder.max_length},
         "chunking": settings.chunking(),
         "token_encoding": "cl100k_base",
-        "corpus_dir": str(settings.corpus_dir),
+        "corpus_dir": str(settings.corpus_dir.resolve()),  # the folder this index belongs to (ragbot/library.py)
         "counts": {
             "documents": len(documents),
             "passages": row,

@@ -21,19 +21,25 @@ def library_version() -> str:
 
 
 def _text(element: Any, marks: dict[tuple[str, str], str] | None = None) -> str:
-    """The visible text under an element: runs, tabs and breaks as spaces, note references as <sup>n</sup>."""
+    """The visible text under an element: runs, tabs and breaks as spaces; note references and superscript numbers as <sup>n</sup>."""
     out: list[str] = []
-    for el in element.iter():
-        tag = el.tag
-        if tag == f"{_W}t":
-            out.append(el.text or "")
-        elif tag in (f"{_W}tab", f"{_W}br", f"{_W}cr"):
-            out.append(" ")
-        elif tag in (f"{_W}footnoteReference", f"{_W}endnoteReference") and marks is not None:
-            kind = "footnotes" if tag.endswith("footnoteReference") else "endnotes"
-            key = (kind, el.get(f"{_W}id") or "")
-            marks.setdefault(key, str(len(marks) + 1))
-            out.append(f"<sup>{marks[key]}</sup>")
+    for run in element.iter(f"{_W}r"):
+        align = run.find(f"{_W}rPr/{_W}vertAlign")
+        superscript = align is not None and align.get(f"{_W}val") == "superscript"
+        pieces: list[str] = []
+        for el in run:
+            tag = el.tag
+            if tag == f"{_W}t":
+                pieces.append(el.text or "")
+            elif tag in (f"{_W}tab", f"{_W}br", f"{_W}cr"):
+                pieces.append(" ")
+            elif tag in (f"{_W}footnoteReference", f"{_W}endnoteReference") and marks is not None:
+                kind = "footnotes" if tag.endswith("footnoteReference") else "endnotes"
+                key = (kind, el.get(f"{_W}id") or "")
+                marks.setdefault(key, str(len(marks) + 1))
+                pieces.append(f"<sup>{marks[key]}</sup>")
+        text = "".join(pieces)
+        out.append(f"<sup>{text.strip()}</sup>" if superscript and text.strip().isdigit() else text)
     return re.sub(r"\s+", " ", "".join(out)).strip()
 
 

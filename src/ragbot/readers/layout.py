@@ -80,21 +80,37 @@ def body_size(pages: Sequence[Page]) -> float:
     return sizes.most_common(1)[0][0] if sizes else 10.0
 
 
-def furniture(pages: Sequence[Page]) -> set[tuple[int, int]]:
-    """(page, line) of running heads, footers and page numbers: in the margins, repeated across pages or a bare number."""
+def furniture(pages: Sequence[Page], title: str | None = None) -> set[tuple[int, int]]:
+    """(page, line) of running heads, footers and page numbers: in the margins, repeated at one height across pages, or a number.
+
+    After the first page, a margin line in small type that holds the document's title is a running head too
+    (a two-page document repeats it once).
+    """
     in_margin: dict[tuple[int, int], str] = {}
     for p, page in enumerate(pages):
         for i, line in enumerate(page.lines):
             if line.bottom <= page.height * MARGIN_SHARE or line.top >= page.height * (1 - MARGIN_SHARE):
                 in_margin[(p, i)] = _norm(line.text)
-    pages_with: dict[str, set[int]] = {}
-    for (p, _), key in in_margin.items():
-        pages_with.setdefault(key, set()).add(p)
+    pages_with: dict[str, set[int]] = {}  # the same text at the same height (within 4 pt) on several pages
+    for (p, i), key in in_margin.items():
+        pages_with.setdefault(f"{key}@{round(pages[p].lines[i].top / 4)}", set()).add(p)
     repeated = {key for key, where in pages_with.items() if len(where) >= 2 and len(where) >= 0.3 * len(pages)}
+    size = body_size(pages)
+    named = _norm(title)[:40] if title and len(title) >= 15 else None
+
+    def running_title(where: tuple[int, int], key: str) -> bool:
+        return named is not None and where[0] > 0 and named in key and pages[where[0]].lines[where[1]].size <= size
+
+    def outermost(where: tuple[int, int]) -> bool:  # on the page's first or last row: a number there is the page's
+        lines, line = pages[where[0]].lines, pages[where[0]].lines[where[1]]
+        return line.top <= min(ln.top for ln in lines) + 0.5 * size or line.bottom >= max(ln.bottom for ln in lines) - 0.5 * size
+
     return {
         where
         for where, key in in_margin.items()
-        if key in repeated or _PAGE_NUMBER.match(key.replace("#", "1")) or _ROMAN_PAGE.match(pages[where[0]].lines[where[1]].text)
+        if f"{key}@{round(pages[where[0]].lines[where[1]].top / 4)}" in repeated
+        or ((_PAGE_NUMBER.match(key.replace("#", "1")) or _ROMAN_PAGE.match(pages[where[0]].lines[where[1]].text)) and outermost(where))
+        or running_title(where, key)
     }
 
 
@@ -116,7 +132,8 @@ def _gutters(lines: list[Line], size: float, page_width: float) -> list[float]:
 
     Lines wider than 60% of the page are full-width (a title, a wide table) and may cross a gutter; of
     the others at most 10% (or 6) may: the short centred lines of a title block. One side at least must
-    hold prose (lines of 8 font sizes or more), so the columns of a small table are read as its rows,
+    hold prose (lines of 8 font sizes or more) level with the other side's lines, so the columns of a
+    small table beside nothing but more table are read as its rows,
     and the two sides must sit side by side (three lines at least with a line at the same height across).
     """
     if len(lines) < 6:
@@ -151,7 +168,7 @@ def _gutters(lines: list[Line], size: float, page_width: float) -> list[float]:
             continue
         left = [ln for ln in narrow if ln.x1 <= a + 1]
         right = [ln for ln in narrow if ln.x0 >= b - 1]
-        prose = sum(ln.width >= 8 * size for ln in left) >= 3 or sum(ln.width >= 8 * size for ln in right) >= 3
+        prose = _prose_within(left, right, size) >= 3 or _prose_within(right, left, size) >= 3
         beside = sum(any(r.top < lt.bottom and lt.top < r.bottom for lt in left) for r in right)
         if len(left) >= 3 and len(right) >= 3 and prose and beside >= 3 and (best is None or min(len(left), len(right)) > best[0]):
             best = (min(len(left), len(right)), (a + b) / 2)
@@ -162,9 +179,36 @@ def _gutters(lines: list[Line], size: float, page_width: float) -> list[float]:
     return sorted([*_gutters(left_side, size, page_width), gap, *_gutters(right_side, size, page_width)])
 
 
-def reading_order(lines: list[Line], size: float, page_width: float) -> tuple[int, list[tuple[int, Line]]]:
+def _prose_within(side: list[Line], other: list[Line], size: float) -> int:
+    """Lines of prose (8 font sizes wide or more) on one side of a gap, level with the other side's lines."""
+    if not other:
+        return 0
+    top, bottom = min(ln.top for ln in other), max(ln.bottom for ln in other)
+    return sum(ln.width >= 8 * size and ln.bottom > top and ln.top < bottom for ln in side)
+
+
+def _fits(gutters: list[float], lines: list[Line], size: float, page_width: float) -> bool:
+    """Whether the document's usual gutters hold on a page too sparse to show them (a last page with two lines in a column)."""
+    narrow = [ln for ln in lines if ln.width <= 0.6 * page_width and ln.size >= 0.8 * size]
+    for gap in gutters:
+        crossing = sum(ln.x0 < gap < ln.x1 for ln in narrow)
+        if crossing > max(1, 0.1 * len(narrow)) or not any(ln.x1 <= gap for ln in narrow) or not any(ln.x0 >= gap for ln in narrow):
+            return False
+    return bool(gutters)
+
+
+def page_gutters(pages: Sequence[list[Line]], widths: Sequence[float], size: float) -> list[list[float]]:
+    """Each page's gutters; a page that shows none takes the document's usual ones when its lines allow them."""
+    found = [_gutters(lines, size, width) for lines, width in zip(pages, widths, strict=True)]
+    usual = Counter(tuple(round(g / 2) * 2 for g in gs) for gs in found if gs).most_common(1)
+    if usual:
+        typical = list(usual[0][0])
+        found = [gs or (typical if _fits(typical, lines, size, w) else []) for gs, lines, w in zip(found, pages, widths, strict=True)]
+    return found
+
+
+def reading_order(lines: list[Line], size: float, gutters: list[float]) -> tuple[int, list[tuple[int, Line]]]:
     """(columns, [(column, line)]) in reading order: bands between full-width lines (column -1), each read column by column."""
-    gutters = _gutters(lines, size, page_width)
     if not gutters:
         return 1, [(0, ln) for ln in merge_rows(lines, size)]
     edges = [float("-inf"), *gutters, float("inf")]
@@ -194,15 +238,13 @@ def reading_order(lines: list[Line], size: float, page_width: float) -> tuple[in
     return len(gutters) + 1, out
 
 
-CELL_GAP = 2.5  # pieces of one row further apart than this many font sizes are table cells, written "a | b"
-
-
 def merge_rows(lines: list[Line], size: float) -> list[Line]:
     """Lines of one column, top to bottom, with the pieces of each printed row joined left to right.
 
     A row's pieces are split where words are far apart (a justified line's wide spaces, a table's
     cells) or where a superscript shifts the baseline; they share the row's vertical middle. A small
-    raised number before a piece is a note mark (``<sup>n</sup>``).
+    raised number is a note mark (``<sup>n</sup>``). Rows whose pieces line up with the pieces of the
+    row above or below are a table's: their cells are joined with " | ".
     """
     rows: list[list[Line]] = []
     for ln in sorted(lines, key=lambda ln: (ln.top + ln.bottom) / 2):
@@ -216,10 +258,13 @@ def merge_rows(lines: list[Line], size: float) -> list[Line]:
                 last.append(ln)
                 continue
         rows.append([ln])
-    out = []
     for row in rows:
         row.sort(key=lambda x: x.x0)
+    cells = [_cells(row) for row in rows]
+    out = []
+    for i, row in enumerate(rows):
         ref = max(row, key=lambda x: (x.size, x.width))
+        tabular = len(cells[i]) >= 2 and any(_aligned(cells[i], cells[j]) for j in (i - 1, i + 1) if 0 <= j < len(rows))
         text = ""
         for prev, piece in zip([None, *row], row, strict=False):
             part = piece.text.strip()
@@ -230,20 +275,31 @@ def merge_rows(lines: list[Line], size: float) -> list[Line]:
             elif part.startswith("<sup>"):
                 text += part
             else:
-                text += (" | " if piece.x0 - prev.x1 > CELL_GAP * ref.size else " ") + part
+                text += (" | " if tabular and piece.x0 - prev.x1 > 0.8 * ref.size else " ") + part
         out.append(
-            Line(
-                text,
-                min(x.x0 for x in row),
-                max(x.x1 for x in row),
-                min(x.top for x in row),
-                max(x.bottom for x in row),
-                ref.size,
-                all(x.bold for x in row),
-                row[-1].hyphen,
-            )
-        )
+            Line(text, min(x.x0 for x in row), max(x.x1 for x in row), min(x.top for x in row), max(x.bottom for x in row),
+                 ref.size, all(x.bold for x in row), row[-1].hyphen)
+        )  # fmt: skip
     return out
+
+
+def _cells(row: list[Line]) -> list[tuple[float, float]]:
+    """A row's pieces as (start, end), pieces closer than a space's width apart taken as one."""
+    out: list[list[float]] = []
+    for piece in row:
+        if out and piece.x0 - out[-1][1] < 0.8 * piece.size:
+            out[-1][1] = piece.x1
+        else:
+            out.append([piece.x0, piece.x1])
+    return [(a, b) for a, b in out]
+
+
+def _aligned(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> bool:
+    """Whether two rows' cells line up: a cell after the first starts (or a cell before the last ends) where one of the other's does."""
+    if len(b) < 2:
+        return False
+    starts, ends = [x0 for x0, _ in b[1:]], [x1 for _, x1 in b[:-1]]
+    return any(abs(x0 - s) <= 2 for x0, _ in a[1:] for s in starts) or any(abs(x1 - e) <= 2 for _, x1 in a[:-1] for e in ends)
 
 
 @dataclass
@@ -296,19 +352,22 @@ def join_lines(a: str, b: str, hyphen: bool, vocab: Counter[str]) -> str:
     return f"{a} {b}"
 
 
-def lay_out(pages: Sequence[Page]) -> Layout:
-    """The pages' text in reading order as normalised markdown, with what was removed and the footnotes found."""
+def lay_out(pages: Sequence[Page], title: str | None = None) -> Layout:
+    """The pages' text in reading order as normalised markdown, with what was removed and the footnotes found (title: the metadata's)."""
     size = body_size(pages)
-    drop = furniture(pages)
+    drop = furniture(pages, title)
     vocab = _vocabulary(pages)
     removed = [pages[p].lines[i].text for p, i in sorted(drop)]
     ordered: list[tuple[int, int, Line, tuple[int, int]]] = []  # (page, column, line, the column's place in any layout)
     note_lines: list[Line] = []
+    bodies = []
     for p, page in enumerate(pages):
         kept = [ln for i, ln in enumerate(page.lines) if (p, i) not in drop and ln.text.strip()]
         body, notes = _split_notes(kept, size)
         note_lines += notes
-        columns, placed = reading_order(body, size, page.width)
+        bodies.append(body)
+    for p, (body, gutters) in enumerate(zip(bodies, page_gutters(bodies, [pg.width for pg in pages], size), strict=True)):
+        columns, placed = reading_order(body, size, gutters)
         ordered += [(p, c, ln, (-p - 1, -1) if c < 0 else (columns, c)) for c, ln in placed]
 
     pitch = _pitch([ln for _, _, ln, _ in ordered], size)

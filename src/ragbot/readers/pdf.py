@@ -182,7 +182,7 @@ def read(data: bytes, name: str, progress: Progress | None = None) -> Extracted:
         meta = document.get_metadata_dict(skip_empty=True)
     finally:
         document.close()
-    text = layout.lay_out(pages).text
+    text = layout.lay_out(pages, meta.get("Title")).text
     return Extracted(
         text=text,
         title=clean_title(meta.get("Title")),
