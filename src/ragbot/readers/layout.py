@@ -45,6 +45,7 @@ class Line:
     size: float  # font size (OCR: an estimate from the line's height)
     bold: bool = False
     hyphen: bool = False  # ends with a hyphen that breaks a word across lines (the hyphen is not in text)
+    estimated: bool = False  # size guessed from the letters' height (OCR): compared with more tolerance
 
     @property
     def width(self) -> float:
@@ -72,11 +73,22 @@ def _norm(text: str) -> str:
 
 
 def body_size(pages: Sequence[Page]) -> float:
-    """The font size most characters are set in."""
+    """The font size most characters are set in (for sizes OCR estimated, the characters' median size)."""
     sizes: Counter[float] = Counter()
+    estimated: list[tuple[float, int]] = []
     for page in pages:
         for line in page.lines:
-            sizes[round(line.size * 2) / 2] += len(line.text)
+            if line.estimated:
+                estimated.append((line.size, len(line.text)))
+            else:
+                sizes[round(line.size * 2) / 2] += len(line.text)
+    if estimated and sum(n for _, n in estimated) > sum(sizes.values()):
+        estimated.sort()
+        half, seen = sum(n for _, n in estimated) / 2, 0
+        for value, n in estimated:
+            seen += n
+            if seen >= half:
+                return value
     return sizes.most_common(1)[0][0] if sizes else 10.0
 
 
@@ -278,7 +290,7 @@ def merge_rows(lines: list[Line], size: float) -> list[Line]:
                 text += (" | " if tabular and piece.x0 - prev.x1 > 0.8 * ref.size else " ") + part
         out.append(
             Line(text, min(x.x0 for x in row), max(x.x1 for x in row), min(x.top for x in row), max(x.bottom for x in row),
-                 ref.size, all(x.bold for x in row), row[-1].hyphen)
+                 ref.size, all(x.bold for x in row), row[-1].hyphen, any(x.estimated for x in row))
         )  # fmt: skip
     return out
 
@@ -310,7 +322,7 @@ class _Para:
 
 
 def _is_heading_style(line: Line, size: float) -> bool:
-    return line.size >= 1.15 * size or (line.bold and line.size >= 0.95 * size)
+    return line.size >= (1.4 if line.estimated else 1.15) * size or (line.bold and line.size >= 0.95 * size)
 
 
 def _vocabulary(pages: Sequence[Page]) -> Counter[str]:
@@ -411,7 +423,9 @@ def _pitch(lines: list[Line], size: float) -> float:
     deltas = [
         round(b.top - a.top, 1)
         for a, b in itertools.pairwise(lines)
-        if abs(a.size - size) <= 0.1 * size and abs(b.size - size) <= 0.1 * size and 0 < b.top - a.top < 3 * size
+        if abs(a.size - size) <= (0.3 if a.estimated else 0.1) * size
+        and abs(b.size - size) <= (0.3 if b.estimated else 0.1) * size
+        and 0 < b.top - a.top < 3 * size
     ]
     return median(deltas) if deltas else 1.2 * size
 
@@ -431,7 +445,7 @@ def _continues(prev: _Placed, cur: _Placed, para: _Para, kind: str, style: tuple
     if kind != para.kind or (kind == "heading" and style != para.style):
         return False
     same_column = prev.page == cur.page and prev.column == cur.column
-    if " | " in a.text or " | " in b.text or abs(a.size - b.size) > 0.08 * size:
+    if " | " in a.text or " | " in b.text or abs(a.size - b.size) > (0.3 if a.estimated or b.estimated else 0.08) * size:
         return False  # table rows stand alone; so does text in another size
     if kind == "heading":
         return same_column and 0 <= b.top - a.bottom < 0.8 * b.size and len(para.lines) < 4

@@ -51,10 +51,23 @@ def image_lines(image: Any, scale: float = 1.0) -> list[layout.Line]:
         tops = sorted(data["top"][i] for i in idx)
         bottoms = sorted(data["top"][i] + data["height"][i] for i in idx)
         top, bottom = tops[len(tops) // 2], bottoms[len(bottoms) // 2]
+        sizes = sorted(_font_size(data["text"][i], data["height"][i]) for i in idx)
         text = " ".join(words)
         hyphen = text.endswith(("-", "\u00ad")) and len(text) > 1 and text[-2].isalpha()
-        lines.append(layout.Line(text[:-1] if hyphen else text, x0, x1, top, bottom, size=(bottom - top) * 1.05, hyphen=hyphen))
+        lines.append(
+            layout.Line(text[:-1] if hyphen else text, x0, x1, top, bottom, size=sizes[len(sizes) // 2], hyphen=hyphen, estimated=True)
+        )
     return layout.shift(lines, scale=scale)
+
+
+_ASCENDERS = set("bdfhklt0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ([{/|'\"!?%&$#@")
+_DESCENDERS = set("gjpqy([{/|,;")
+
+
+def _font_size(word: str, height: int) -> float:
+    """A word's font size from its box's height: the share of the size its letters reach (x-height, ascenders, descenders)."""
+    up, down = any(c in _ASCENDERS for c in word), any(c in _DESCENDERS for c in word)
+    return height / (0.95 if up and down else 0.73 if up else 0.75 if down else 0.53)
 
 
 def pdf_page_lines(page: Any) -> list[layout.Line]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from ragbot.errors import RagbotError
 from ragbot.readers import layout, ocr
-from ragbot.readers.record import Extracted, clean_title, split_authors
+from ragbot.readers.record import Extracted, clean_title, find_date, split_authors
 
 VERSION = "1"
 Progress = Callable[[int, int], None]
@@ -187,7 +187,7 @@ def read(data: bytes, name: str, progress: Progress | None = None) -> Extracted:
         text=text,
         title=clean_title(meta.get("Title")),
         authors=split_authors(meta.get("Author")),
-        date=_pdf_date(meta.get("CreationDate")),
+        date=find_date(text) or _pdf_date(meta.get("CreationDate")),  # the title block's date, else when the file was made
         pages=n,
         ocr_pages=len(scanned),
     )
