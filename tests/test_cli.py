@@ -192,3 +192,23 @@ def test_corrupted_index_file_is_reported_with_the_way_out(workdir: Path, tmp_pa
     assert_one_line_error(proc, "corrupted", "ragbot index --rebuild")
     assert ragbot("index", "--rebuild", cwd=case).returncode == 0
     assert ragbot("ask", QUESTION, cwd=case).returncode == 0
+
+
+def test_an_index_built_from_another_folder_answers_from_it_and_is_never_rebuilt_from_corpus(workdir: Path, tmp_path: Path):
+    """`ragbot index --corpus DIR --index X` then `ragbot ask --index X`: X keeps DIR's documents, whatever ragbot.toml says."""
+    case = tmp_path / "case"
+    shutil.copytree(workdir, case)
+    (case / "ragbot.toml").write_text('corpus_dir = "corpus"\nindex_dir = "index"\n', encoding="utf-8")
+    docs = case / "docs"
+    docs.mkdir()
+    (docs / "reef.md").write_text("# Reef survey\n\nThe 2026 reef survey counted 412 coral species around Palawan.\n", encoding="utf-8")
+    assert ragbot("index", "--corpus", "docs", "--index", "reefs", cwd=case).returncode == 0
+    before = (case / "reefs" / MANIFEST).read_bytes()
+    proc = ragbot("ask", "--index", "reefs", "--json", "How many coral species did the reef survey count?", cwd=case)
+    assert proc.returncode == 0, proc.stderr
+    answer = json.loads(proc.stdout)
+    assert answer["citations"][0]["doc_id"] == "reef.md" and "412" in answer["answer"]
+    assert (case / "reefs" / MANIFEST).read_bytes() == before, "the index was rebuilt"
+    proc = ragbot("ask", QUESTION, cwd=case, env={"RAGBOT_INDEX_DIR": "reefs", "RAGBOT_CORPUS_DIR": "corpus"})  # both named: they disagree
+    assert_one_line_error(proc, "was built from", "docs/, not corpus/")
+    assert (case / "reefs" / MANIFEST).read_bytes() == before

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -9,7 +11,7 @@ import pytest
 from ragbot.chain import Pipeline
 from ragbot.corpus import add_document, document_text, remove_document, safe_filename
 from ragbot.errors import RagbotError
-from ragbot.index import build_index
+from ragbot.index import build_index, read_manifest
 from ragbot.settings import Settings
 
 MB = 1_000_000
@@ -104,3 +106,76 @@ def test_the_index_follows_added_and_removed_briefs(small_corpus: Path, tmp_path
     pipeline = Pipeline.build(settings, log=lambda _m: None)
     assert doc_id not in pipeline.index.documents
     assert all(h.passage.doc_id != doc_id for h in pipeline.ask("joint coast guard drills with Vietnam").retrieved)
+
+
+# --- a folder of documents as users have them; the index and its folder --------------------------------
+
+
+def _mixed_folder(folder: Path) -> Path:
+    """Two briefs as a PDF and a web page, and four files that cannot be read."""
+    from .readers.conftest import own_brief, shipped_brief
+    from .readers.render import render_html, render_pdf
+
+    folder.mkdir(parents=True)
+    (folder / "pilots.pdf").write_bytes(render_pdf(own_brief()))
+    (folder / "2025-07_fulcrum.html").write_bytes(render_html(shipped_brief("2025-07_fulcrum_asean-rok-security-dual-contingency.txt")))
+    (folder / "empty.docx").write_bytes(b"")
+    (folder / "damaged.pdf").write_bytes(render_pdf(own_brief())[:3000])
+    (folder / "photo.pdf").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
+    (folder / "latin.txt").write_bytes("caf\xe9".encode("latin-1"))
+    return folder
+
+
+def test_a_folder_with_bad_files_indexes_the_rest_and_says_one_line_each(tmp_path: Path, embedder):
+    settings = Settings(corpus_dir=_mixed_folder(tmp_path / "docs"), index_dir=tmp_path / "index")
+    said: list[str] = []
+    index, _ = build_index(settings, embedder, progress=False, log=said.append)
+    docs = index.documents
+    assert docs["pilots.pdf"]["n_passages"] > 0 and docs["2025-07_fulcrum.html"]["n_passages"] > 0
+    assert docs["pilots.pdf"]["title"] == "Harbour Pilots and the Quiet Work of Maritime Safety"
+    bad = {"empty.docx", "damaged.pdf", "photo.pdf", "latin.txt"}
+    assert {d for d, meta in docs.items() if meta.get("error")} == bad and all(docs[d]["n_passages"] == 0 for d in bad)
+    skipped = [line for line in said if line.startswith("skipped")]
+    assert len(skipped) == 4 and all("\n" not in line for line in skipped)
+    assert all(any(name in line for line in skipped) for name in bad)
+    # nothing changed: nothing is read or built again; a fixed file is read at the next build
+    again: list[str] = []
+    build_index(settings, embedder, progress=False, log=again.append)
+    assert not [line for line in again if line.startswith(("skipped", "indexing"))]
+    (settings.corpus_dir / "latin.txt").write_text("A brief about reef surveys in Palawan.\n", encoding="utf-8")
+    index, changes = build_index(settings, embedder, progress=False, log=lambda _m: None)
+    assert changes.modified == ["latin.txt"] and index.documents["latin.txt"]["n_passages"] == 1
+    pipeline = Pipeline(settings, index, embedder)
+    answer = pipeline.ask("What share of large vessels do harbour pilots guide into the busiest ports?")
+    assert answer.citations and answer.citations[0].passage.doc_id == "pilots.pdf"
+    cited = answer.citations[0].passage
+    from ragbot.library import library_text
+
+    source = library_text(settings, cited.doc_id)[cited.start : cited.end]  # offsets into the extracted text, as into a .txt
+    assert re.sub(r"<sup>\d+</sup>", "", source) == cited.text
+
+
+def test_an_index_is_never_rebuilt_from_another_folder(small_corpus: Path, tmp_path: Path, embedder):
+    from ragbot.library import COMMAND_LINE, CONFIG, corpus_for
+
+    index_dir = tmp_path / "index"
+    built, _ = build_index(Settings(corpus_dir=small_corpus, index_dir=index_dir), embedder, progress=False, log=lambda _m: None)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "note.md").write_text("# A note\n\nSomething else entirely.\n", encoding="utf-8")
+    elsewhere = Settings(corpus_dir=other, index_dir=index_dir)
+    with pytest.raises(RagbotError, match=f"was built from {small_corpus}/, not {other}/"):
+        build_index(elsewhere, embedder, progress=False, log=lambda _m: None)
+    assert read_manifest(index_dir)["build"] == built.manifest["build"]
+    # corpus_dir from ragbot.toml, the index named on the command line: the index's own folder is used
+    assert corpus_for(elsewhere, CONFIG, COMMAND_LINE).corpus_dir == small_corpus.resolve()
+    assert corpus_for(elsewhere, COMMAND_LINE, COMMAND_LINE).corpus_dir == other  # both named: the mismatch is an error
+    # the library moved with its index: the same files elsewhere are the same library
+    moved = tmp_path / "moved"
+    shutil.copytree(small_corpus, moved)
+    (moved / "new.md").write_text("# New\n\nA new brief about coast guards.\n", encoding="utf-8")
+    index, changes = build_index(Settings(corpus_dir=moved, index_dir=index_dir), embedder, progress=False, log=lambda _m: None)
+    assert changes.added == ["new.md"] and read_manifest(index_dir)["corpus_dir"] == str(moved.resolve())
+    # --rebuild replaces the library on purpose
+    index, _ = build_index(elsewhere, embedder, rebuild=True, progress=False, log=lambda _m: None)
+    assert set(index.documents) == {"note.md"}

@@ -16,6 +16,7 @@ from ragbot.engines import AnswerEngine, create_engine
 from ragbot.engines.judge import Verdict
 from ragbot.errors import RagbotError
 from ragbot.index import Index, build_index, diff_corpus, load_index, log_stderr, read_manifest
+from ragbot.library import check_origin
 from ragbot.models import Encoder, embedder_for, query_encoder_for
 from ragbot.retrieval import Retriever
 from ragbot.settings import Settings
@@ -85,7 +86,9 @@ class Pipeline:
             raise RagbotError(f"no index in {settings.index_dir}/; build it with `ragbot index`")
         encoder = query_encoder_for(settings)
         if refresh and settings.corpus_dir.is_dir():
-            changes = diff_corpus(manifest, corpus_state(settings.corpus_dir), settings)
+            state = corpus_state(settings.corpus_dir)
+            check_origin(manifest, settings, state, rebuild=False)  # never rebuilt from another folder (ragbot/library.py)
+            changes = diff_corpus(manifest, state, settings)
             if changes.stale:
                 log(f"corpus changed since the index was built ({changes.summary()}); updating it")
                 return cls.build(settings, encoder, log)

@@ -323,8 +323,8 @@ def load_corpus(
 ) -> list[Document]:
     """Load every document of a folder (or just the named ones), metadata from sources.json.
 
-    Without ``failed`` a bad file raises; with it, each bad file's one-line error is recorded there
-    (and logged) and the rest load. ``log`` also hears which long documents are being read.
+    Without ``failed`` a bad file raises; with it, each bad file's one-line error is recorded there and
+    the rest load. ``log`` hears the pages of long documents as they are read.
     """
     sources = _read_sources(folder)
     docs = []
@@ -337,8 +337,6 @@ def load_corpus(
             if failed is None:
                 raise
             failed[p.name] = str(exc)
-            if log:
-                log(f"skipped {exc}" if str(exc).startswith(p.name) else f"skipped {p.name}: {exc}")
     return docs
 
 

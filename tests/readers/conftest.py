@@ -20,6 +20,14 @@ OWN_META = {
     "publisher": "Institute for Coastal Governance",
 }
 SHIPPED = sorted(p.name for p in CORPUS.glob("*.txt"))
+LAYOUTS = {
+    "one column": {"columns": 1},
+    "two columns": {"columns": 2},
+    "three columns": {"columns": 3},
+    "indented paragraphs, 'Page n'": {"columns": 2, "indent": True, "page_label": "Page {n}"},
+    "11 pt, one column, '- n -'": {"columns": 1, "indent": True, "page_label": "- {n} -", "font_size": 11},
+    "five pages": {"columns": 2, "pad_pages": 3},
+}
 
 
 def shipped_brief(name: str) -> Brief:

@@ -11,7 +11,7 @@ import pytest
 from ragbot.errors import RagbotError
 from ragbot.readers import pdf, read
 
-from .conftest import SHIPPED, own_brief, running_texts, shipped_brief
+from .conftest import LAYOUTS, SHIPPED, own_brief, running_texts, shipped_brief
 from .quality import KINDS, sentence_defects
 from .render import render_pdf
 
@@ -23,16 +23,6 @@ def test_shipped_briefs_typeset_in_two_columns_read_without_defects(name: str):
     brief = shipped_brief(name)
     found = sentence_defects(read(render_pdf(brief), f"{name[:-4]}.pdf").text, brief, running_texts(brief))
     assert {k: found[k] for k in KINDS} == {k: [] for k in KINDS}
-
-
-LAYOUTS = {
-    "one column": {"columns": 1},
-    "two columns": {"columns": 2},
-    "three columns": {"columns": 3},
-    "indented paragraphs, 'Page n'": {"columns": 2, "indent": True, "page_label": "Page {n}"},
-    "11 pt, one column, '- n -'": {"columns": 1, "indent": True, "page_label": "- {n} -", "font_size": 11},
-    "five pages": {"columns": 2, "pad_pages": 3},
-}
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -96,7 +97,7 @@ def _by_stem(texts: dict[str, str]) -> dict[str, str]:
 
 def find_quote(text: str, quote: str) -> tuple[int, int] | None:
     """Where a quote is in a document's text: exactly, else comparing letters and digits only (the quote of a .txt
-    brief in the text read from its PDF or web page, where line breaks, hyphens and markup differ)."""
+    brief in the text read from its PDF or web page, where line breaks, hyphens, note marks and markup differ)."""
     if not quote:
         return None
     start = text.find(quote)
@@ -105,7 +106,8 @@ def find_quote(text: str, quote: str) -> tuple[int, int] | None:
     needle = "".join(c for c in quote if c.isalnum())
     if not needle:
         return None
-    where = [i for i, c in enumerate(text) if c.isalnum()]
+    marks = {i for m in re.finditer(r"<sup>\s*\d+\s*</sup>", text) for i in range(m.start(), m.end())}  # note marks
+    where = [i for i, c in enumerate(text) if c.isalnum() and i not in marks]
     hay = "".join(text[i] for i in where)
     at = hay.find(needle)
     return (where[at], where[at + len(needle) - 1] + 1) if at >= 0 else None

@@ -333,12 +333,14 @@ def build_index(
             return old, changes
         keep = set() if changes.full_rebuild or old is None else set(changes.unchanged)
         todo = sorted(set(state) - keep)
-        log(f"indexing {settings.corpus_dir}/: {changes.summary()}")
         failed: dict[str, str] = {}  # a file that cannot be read: one line each; the rest of the folder is indexed
         cache = ExtractCache.beside(directory)
         docs = {d.doc_id: d for d in load_corpus(settings.corpus_dir, only=set(todo), cache=cache, failed=failed, log=log)}
         if failed and not docs and not keep:
             raise RagbotError(f"no document in {settings.corpus_dir}/ could be read ({next(iter(failed.values()))})")
+        log(f"indexing {settings.corpus_dir}/: {changes.summary()}")
+        for doc_id, why in failed.items():
+            log(f"skipped {why}" if why.startswith(doc_id) else f"skipped {doc_id}: {why}")
 
         new_passages = [
             p for doc_id in todo if doc_id in docs
