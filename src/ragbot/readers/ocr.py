@@ -14,6 +14,7 @@ from typing import Any
 from ragbot.readers import layout
 
 DPI = 300  # Tesseract reads body text best at 300 dpi
+MAX_PAGES = 200  # scanned pages read a document (~5 s a page on 2 cores: a longer scan is refused, not read for an hour)
 LANG = os.environ.get("RAGBOT_OCR_LANG", "eng")
 
 

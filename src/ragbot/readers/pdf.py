@@ -152,7 +152,7 @@ def _line(chars: list[tuple[str, float, float, float, float, bool]], height: flo
 
 
 def read(data: bytes, name: str, progress: Progress | None = None) -> Extracted:
-    """The text of a PDF in reading order, with its metadata; scanned pages through OCR."""
+    """The text of a PDF in reading order, with its metadata; scanned pages through OCR (at most OCR_MAX_PAGES of them)."""
     document = _open(data, name)
     try:
         n = len(document)
@@ -166,19 +166,25 @@ def read(data: bytes, name: str, progress: Progress | None = None) -> Extracted:
             textpage = page.get_textpage()
             lines, counted, unmapped = page_lines(textpage, height)
             textpage.close()
+            page.close()
             if not lines or (counted and unmapped / counted > _NO_TEXT):
                 scanned.append(i)
-                if ocr.available():
-                    lines = ocr.pdf_page_lines(page)
             pages.append(layout.Page(width, height, tuple(lines)))
-            page.close()
-            if progress:
+            if progress and not scanned:
                 progress(i + 1, n)
         if scanned and not ocr.available():
             raise RagbotError(
                 f"{name}: {len(scanned)} of {n} pages have no text layer (scanned) and OCR is not available "
                 f"(install Debian's tesseract-ocr); not indexed"
             )
+        if len(scanned) > ocr.MAX_PAGES:
+            raise RagbotError(f"{name}: {len(scanned)} scanned pages; ragbot reads at most {ocr.MAX_PAGES} by OCR a document (split it)")
+        for done, i in enumerate(scanned, 1):  # OCR, a few seconds a page: reported page by page
+            page = document[i]
+            pages[i] = layout.Page(pages[i].width, pages[i].height, tuple(ocr.pdf_page_lines(page)))
+            page.close()
+            if progress:
+                progress(n - len(scanned) + done, n)
         meta = document.get_metadata_dict(skip_empty=True)
     finally:
         document.close()
