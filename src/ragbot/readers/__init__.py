@@ -81,7 +81,7 @@ def read(data: bytes, name: str, progress: Progress | None = None) -> Extracted:
         actual = sniff(data)
         hint = f"; its bytes say it is {actual[1:]}, not {suffix[1:]}" if actual and actual != suffix and actual != ".zip" else ""
         raise RagbotError(f"{name} is not a readable {suffix[1:]} file ({type(exc).__name__}){hint}") from None
-    if not extracted.text.strip():
+    if not any(c.isalnum() for c in extracted.text):
         raise RagbotError(f"{name} has no text to index")
     return extracted
 

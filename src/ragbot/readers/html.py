@@ -141,6 +141,10 @@ def read(data: bytes, name: str, progress: Any = None) -> Extracted:
     """The article's text as headings and paragraphs, footnotes last; title, authors, date and site from the page's metadata."""
     from bs4 import BeautifulSoup
 
+    from ragbot.errors import RagbotError
+
+    if b"\x00" in data[:8192]:
+        raise RagbotError(f"{name} looks like a binary file, not a web page")
     soup = BeautifulSoup(data, "lxml")
     body = soup.body or soup
     for tag in body.find_all(_DROP_TAGS):
