@@ -176,6 +176,12 @@ def test_an_index_is_never_rebuilt_from_another_folder(small_corpus: Path, tmp_p
     (moved / "new.md").write_text("# New\n\nA new brief about coast guards.\n", encoding="utf-8")
     index, changes = build_index(Settings(corpus_dir=moved, index_dir=index_dir), embedder, progress=False, log=lambda _m: None)
     assert changes.added == ["new.md"] and read_manifest(index_dir)["corpus_dir"] == str(moved.resolve())
+    # copied with its index, then edited (a brief removed): still the same library
+    copied = tmp_path / "copied"
+    shutil.copytree(moved, copied)
+    (copied / "new.md").unlink()
+    index, changes = build_index(Settings(corpus_dir=copied, index_dir=index_dir), embedder, progress=False, log=lambda _m: None)
+    assert changes.removed == ["new.md"]
     # --rebuild replaces the library on purpose
     index, _ = build_index(elsewhere, embedder, rebuild=True, progress=False, log=lambda _m: None)
     assert set(index.documents) == {"note.md"}

@@ -3,9 +3,9 @@
 An index records its corpus folder (``corpus_dir`` in its manifest). ``corpus_for`` picks the folder a
 command uses: the one named at least as specifically as the index folder (both on the command line,
 both in the environment, both in ragbot.toml), else the index's own. ``check_origin`` refuses, in one
-line, to rebuild an index from a folder that is not its own, unless that folder holds the very files
-the index was built from (the library moved or copied with its index) or the build was asked to start
-over (``--rebuild``).
+line, to rebuild an index from a folder that is not its own, unless that folder holds most of the
+files the index was built from, unchanged (the library moved or was copied with its index, and may
+have been edited since), or the build was asked to start over (``--rebuild``).
 """
 
 from __future__ import annotations
@@ -74,9 +74,9 @@ def check_origin(manifest: dict[str, Any] | None, settings: Settings, state: dic
     if manifest is None or recorded is None or rebuild or same_folder(recorded, settings.corpus_dir):
         return
     built = manifest.get("documents") or {}
-    moved = all(doc_id in state and state[doc_id]["sha256"] == entry.get("sha256") for doc_id, entry in built.items())
-    if moved:
-        return  # the same files (the library moved or copied with its index): the index now belongs to this folder
+    kept = sum(doc_id in state and state[doc_id]["sha256"] == entry.get("sha256") for doc_id, entry in built.items())
+    if kept and kept >= len(built) / 2:
+        return  # most of its files, unchanged: the library moved or was copied with its index (and edited since); now it is here
     raise RagbotError(
         f"the index in {settings.index_dir}/ was built from {recorded}/, not {settings.corpus_dir}/: "
         f"give --corpus {recorded}, or another --index for {settings.corpus_dir}/ (or `ragbot index --rebuild` to replace it)"
