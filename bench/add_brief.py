@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from ragbot.chunking import chunk_document
-from ragbot.corpus import corpus_state, load_corpus
+from ragbot.corpus.folder import corpus_state, load_corpus
 from ragbot.index.reader import load_index
 from ragbot.index.writer import update_index
 from ragbot.models.embedder import embedder_for

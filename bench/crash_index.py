@@ -26,10 +26,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from ragbot.corpus import corpus_state
+from ragbot.corpus.folder import corpus_state
 from ragbot.errors import RagbotError
+from ragbot.index.changes import diff_corpus
 from ragbot.index.reader import MANIFEST, load_index, read_manifest
-from ragbot.index.writer import diff_corpus
 from ragbot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from ragbot.chunking import Passage, chunk_document, split_sentences
-from ragbot.corpus import load_corpus
+from ragbot.corpus.folder import load_corpus
 from ragbot.evaluation.metrics import percentile
 from ragbot.models.embedder import embedder_for, load_embedder
 from ragbot.models.tokens import count_tokens

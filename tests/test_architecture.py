@@ -11,7 +11,7 @@ LAYERS = [
     {"errors", "files", "terms", "urls", "console"},
     {"settings", "settings_file"},
     {"models", "userdata"},
-    {"corpus", "readers"},
+    {"corpus", "readers", "library"},
     {"chunking"},
     {"answer", "question"},
     {"index"},

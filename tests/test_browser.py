@@ -370,6 +370,7 @@ def test_quiz_files_are_checked_on_upload_found_in_the_data_folder_and_made_on_t
     assert "/tmp" not in status.inner_text()  # the upload's name, not the server's temporary path
     other = sample_quiz(load_index(root / "index"), "other-corpus")
     other.corpus_fingerprint = "0" * 16
+    (root / "data" / "quizzes").mkdir(parents=True, exist_ok=True)
     other.save(root / "data" / "quizzes" / "other-corpus.json")  # dropped into the folder while serving
     page.get_by_role("tab", name="Chat").click()
     page.get_by_role("tab", name="Quiz").click()

@@ -4,7 +4,7 @@ import itertools
 import re
 
 from ragbot.chunking import chunk_document, split_sentences
-from ragbot.corpus import load_corpus
+from ragbot.corpus.folder import load_corpus
 from ragbot.models.tokens import count_tokens
 from ragbot.settings import Settings
 

@@ -90,12 +90,12 @@ def test_ask_plain_text_shows_answer_and_sources(workdir: Path):
 # (bm25s, which brings scipy), torch and the ONNX export, the other stores, the plots.
 NOT_FOR_AN_EXTRACTIVE_ASK = (
     "gradio", "fastapi", "uvicorn", "langchain_openai", "openai", "xllamacpp", "bm25s", "scipy", "torch", "transformers",
-    "sentence_transformers", "onnx", "pymilvus", "psycopg", "matplotlib",
+    "sentence_transformers", "onnx", "pymilvus", "psycopg", "matplotlib", "langchain_core",
 )  # fmt: skip
 
 
 def test_a_cold_extractive_ask_imports_only_what_it_runs(workdir: Path):
-    """Issue #13: a new process answers in ~2 s because it imports only the path taken (LangChain's chain included)."""
+    """Issue #13: a new process answers in ~2 s because it imports only the path taken (#22: no LangChain for it)."""
     script = (
         "import sys\nfrom ragbot.cli import main\ncode = main(sys.argv[1:])\n"
         "print('modules:', *sorted({m.split('.')[0] for m in sys.modules}), file=sys.stderr)\nsys.exit(code)"
@@ -105,7 +105,7 @@ def test_a_cold_extractive_ask_imports_only_what_it_runs(workdir: Path):
     proc = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and proc.stdout.startswith("[Answer"), proc.stderr
     imported = set(proc.stderr.splitlines()[-1].removeprefix("modules:").split())
-    assert {"langchain_core", "onnxruntime", "faiss"} <= imported, "the answer still runs through the LangChain chain"
+    assert {"onnxruntime", "faiss"} <= imported, "the answer did not run through the embedder and the index"
     unused = sorted(imported & set(NOT_FOR_AN_EXTRACTIVE_ASK))
     assert not unused, f"imported without being used: {unused}"
 
@@ -156,16 +156,16 @@ def _corrupt(index_dir: Path) -> None:
         ("unknown command", ["frobnicate"], None, ["invalid choice"]),
         ("bad k", ["ask", "-k", "0", QUESTION], None, ["-k must be between 1 and 100"]),
         ("missing corpus", ["index", "--corpus", "no-such-folder"], None, ["no-such-folder does not exist"]),
-        ("empty corpus", ["index", "--corpus", "empty"], lambda d: (d / "empty").mkdir(), ["no .txt or .md documents"]),
+        ("empty corpus", ["index", "--corpus", "empty"], lambda d: (d / "empty").mkdir(), ["has no documents"]),
         (
             "non-UTF-8 file",
-            ["index", "--corpus", "latin"],
+            ["index", "--corpus", "latin", "--rebuild"],
             lambda d: ((d / "latin").mkdir(), (d / "latin" / "x.txt").write_bytes(b"caf\xe9\n")),
             ["x.txt is not UTF-8"],
         ),
         (
             "binary file",
-            ["index", "--corpus", "bin"],
+            ["index", "--corpus", "bin", "--rebuild"],
             lambda d: ((d / "bin").mkdir(), (d / "bin" / "y.txt").write_bytes(b"\x00\x01\x02PK")),
             ["y.txt looks like a binary file"],
         ),
@@ -192,3 +192,23 @@ def test_corrupted_index_file_is_reported_with_the_way_out(workdir: Path, tmp_pa
     assert_one_line_error(proc, "corrupted", "ragbot index --rebuild")
     assert ragbot("index", "--rebuild", cwd=case).returncode == 0
     assert ragbot("ask", QUESTION, cwd=case).returncode == 0
+
+
+def test_an_index_built_from_another_folder_answers_from_it_and_is_never_rebuilt_from_corpus(workdir: Path, tmp_path: Path):
+    """`ragbot index --corpus DIR --index X` then `ragbot ask --index X`: X keeps DIR's documents, whatever ragbot.toml says."""
+    case = tmp_path / "case"
+    shutil.copytree(workdir, case)
+    (case / "ragbot.toml").write_text('corpus_dir = "corpus"\nindex_dir = "index"\n', encoding="utf-8")
+    docs = case / "docs"
+    docs.mkdir()
+    (docs / "reef.md").write_text("# Reef survey\n\nThe 2026 reef survey counted 412 coral species around Palawan.\n", encoding="utf-8")
+    assert ragbot("index", "--corpus", "docs", "--index", "reefs", cwd=case).returncode == 0
+    before = (case / "reefs" / MANIFEST).read_bytes()
+    proc = ragbot("ask", "--index", "reefs", "--json", "How many coral species did the reef survey count?", cwd=case)
+    assert proc.returncode == 0, proc.stderr
+    answer = json.loads(proc.stdout)
+    assert answer["citations"][0]["doc_id"] == "reef.md" and "412" in answer["answer"]
+    assert (case / "reefs" / MANIFEST).read_bytes() == before, "the index was rebuilt"
+    proc = ragbot("ask", QUESTION, cwd=case, env={"RAGBOT_INDEX_DIR": "reefs", "RAGBOT_CORPUS_DIR": "corpus"})  # both named: they disagree
+    assert_one_line_error(proc, "was built from", "docs/, not corpus/")
+    assert (case / "reefs" / MANIFEST).read_bytes() == before

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ragbot.corpus import load_corpus, load_document, parse_blocks
+from ragbot.corpus.blocks import parse_blocks
+from ragbot.corpus.folder import load_corpus, load_document
 from ragbot.errors import RagbotError
 
 from .conftest import CORPUS
@@ -95,7 +96,7 @@ def test_metadata_fallbacks_without_sources_json(tmp_path: Path):
     ("setup", "message"),
     [
         (lambda d: None, "does not exist"),
-        (lambda d: d.mkdir(), "no .txt or .md documents"),
+        (lambda d: d.mkdir(), "has no documents"),
         (lambda d: (d.mkdir(), (d / "a.txt").write_bytes("caf\xe9 latin-1".encode("latin-1"))), "not UTF-8"),
         (lambda d: (d.mkdir(), (d / "b.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")), "binary"),
         (lambda d: (d.mkdir(), (d / "c.txt").write_text("ok text.\n"), (d / "sources.json").write_text("{oops")), "not valid JSON"),
@@ -111,3 +112,12 @@ def test_bad_corpus_folders_give_one_clear_error(tmp_path: Path, setup, message)
 def test_sources_json_is_shipped_for_every_brief():
     entries = json.loads((CORPUS / "sources.json").read_text(encoding="utf-8"))
     assert {e["file"] for e in entries} == {p.name for p in CORPUS.glob("*.txt")}
+
+
+def test_a_folder_of_other_formats_is_a_corpus(tmp_path: Path):
+    """.pdf, .docx, .html, .htm and .pptx files are documents too; other files are not."""
+    from ragbot.corpus.folder import corpus_files
+
+    for name in ("a.pdf", "b.docx", "c.html", "d.htm", "e.pptx", "f.md", "g.txt", "h.png", "i.doc", ".hidden.pdf"):
+        (tmp_path / name).write_bytes(b"x")
+    assert [p.name for p in corpus_files(tmp_path)] == ["a.pdf", "b.docx", "c.html", "d.htm", "e.pptx", "f.md", "g.txt"]

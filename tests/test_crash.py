@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from ragbot.corpus import corpus_state
+from ragbot.corpus.folder import corpus_state
 from ragbot.errors import RagbotError
+from ragbot.index.changes import diff_corpus
 from ragbot.index.reader import MANIFEST, VERIFIED, load_index, read_manifest
-from ragbot.index.writer import build_index, diff_corpus, remove_leftovers
+from ragbot.index.writer import build_index, remove_leftovers
 from ragbot.settings import Settings
 
 

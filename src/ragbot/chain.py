@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from ragbot.answer import Answer, Event, Final, Preview, Retrieval, Turn
 from ragbot.condense import is_followup, rewrite_by_rule
 from ragbot.console import log_stderr
-from ragbot.corpus import corpus_state
+from ragbot.corpus.folder import corpus_state
 from ragbot.engines import AnswerEngine, create_engine
 from ragbot.errors import RagbotError
+from ragbot.index.changes import diff_corpus
 from ragbot.index.reader import Index, load_index, read_manifest
-from ragbot.index.writer import build_index, diff_corpus
+from ragbot.index.writer import build_index
+from ragbot.library import check_origin
 from ragbot.models.embedder import Encoder, embedder_for, query_encoder_for
 from ragbot.question import Question
 from ragbot.retrieval import Retriever
@@ -63,7 +65,9 @@ class Pipeline:
             raise RagbotError(f"no index in {settings.index_dir}/; build it with `ragbot index`")
         encoder = query_encoder_for(settings)
         if refresh and settings.corpus_dir.is_dir():
-            changes = diff_corpus(manifest, corpus_state(settings.corpus_dir), settings)
+            state = corpus_state(settings.corpus_dir)
+            check_origin(manifest, settings, state, rebuild=False)  # never rebuilt from another folder (ragbot/library.py)
+            changes = diff_corpus(manifest, state, settings)
             if changes.stale:
                 log(f"corpus changed since the index was built ({changes.summary()}); updating it")
                 return cls.build(settings, encoder, log)

@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ragbot.corpus import Block, Document, TrackedText
+from ragbot.corpus.blocks import Block, TrackedText
+from ragbot.corpus.folder import Document
 
 TokenCounter = Callable[[str], int]
 

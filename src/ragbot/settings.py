@@ -28,7 +28,7 @@ class Settings(BaseModel):
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("index")
     data_dir: Path = Path("data")  # feedback and quiz attempts in data/ragbot.sqlite3; the Quiz tab's files in data/quizzes/
-    # empty: data_dir/ragbot.sqlite3; postgresql://user:password@host:port/database: that PostgreSQL database (ragbot.store)
+    # empty: data_dir/ragbot.sqlite3; postgresql://user:password@host:port/database: that PostgreSQL database (ragbot.userdata)
     store_url: str = Field("", repr=False, description="where feedback and quiz attempts are stored; empty is SQLite in data_dir")
     eval_dataset: Path = Path("eval/briefs_qa.jsonl")  # the default QA set of `ragbot eval` and the Evaluation tab
 

@@ -65,3 +65,26 @@ def test_a_dataset_with_nothing_usable_is_an_error(tmp_path: Path):
         load_dataset(path, CORPUS)
     with pytest.raises(RagbotError, match="not found"):
         load_dataset(tmp_path / "missing.jsonl", CORPUS)
+
+
+def test_quotes_are_found_in_extracted_text_and_evidence_finds_a_rendering_by_stem(tmp_path):
+    """A QA set written for brief.txt works on brief.pdf: the document by its stem, the quote across line breaks and hyphens."""
+    from ragbot.evaluation.dataset import find_quote
+
+    text = "# Title\n\nThe ADMM is the highest decision-\nmaking body;<sup>1</sup> it reports to the Summit.\n"
+    assert find_quote(text, "highest decision-making body; it reports") == (text.index("highest"), text.index(" to the Summit"))
+    assert find_quote(text, "The ADMM") == (9, 17) and find_quote(text, "not there") is None and find_quote(text, "") is None
+    from tests.readers.conftest import shipped_brief
+    from tests.readers.render import render_pdf
+
+    name = "2025-07_fulcrum_asean-rok-security-dual-contingency"
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / f"{name}.pdf").write_bytes(render_pdf(shipped_brief(f"{name}.txt")))
+    quote = "About 90 per cent of South Korea’s energy supplies are shipped via the Malacca Strait"
+    line = {"id": "q1", "question": "What share?", "type": "factoid", "answer": "About 90 per cent", "key_facts": ["90 per cent"],
+            "evidence": [{"doc": f"{name}.txt", "quote": quote}]}  # fmt: skip
+    (tmp_path / "qa.jsonl").write_text(json.dumps(line, ensure_ascii=False) + "\n", encoding="utf-8")
+    dataset = load_dataset(tmp_path / "qa.jsonl", tmp_path / "corpus", tmp_path / "index")
+    (evidence,) = dataset.items[0].evidence
+    assert evidence.doc == f"{name}.pdf" and not dataset.errors
+    assert (tmp_path / "index" / "extracted").is_dir()  # read once, into the index's cache

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ragbot.corpus import corpus_files, decode
+from ragbot.corpus.folder import corpus_files, decode
 from ragbot.evaluation.dataset import load_dataset
 
 from ..conftest import CORPUS, ROOT

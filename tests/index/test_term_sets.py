@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 
 from ragbot.chunking import chunk_document
-from ragbot.corpus import load_corpus
+from ragbot.corpus.folder import load_corpus
 from ragbot.index.term_sets import QueryTerms, TermSets, passage_term_sets, write_term_sets
 from ragbot.models.tokens import count_tokens
 from ragbot.terms import term_id, tokenize

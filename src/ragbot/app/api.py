@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ragbot.app.api_errors import ErrorRoute, OpenAIErrorRoute
 from ragbot.app.asking import Asking, SlotStream, answer_events, sse, written
 from ragbot.app.auth import ApiLogin
+from ragbot.app.briefs_api import BriefUploads
 from ragbot.app.concurrency import LANES, Lanes
 from ragbot.app.live import LivePipeline
 from ragbot.app.openai_api import OpenAIHandlers
@@ -59,13 +60,15 @@ class AskHandlers:
 
 def build_api(live: LivePipeline, users: Users, lanes: Lanes = LANES) -> APIRouter:
     """The API's routes, to serve in the page's FastAPI app (before Gradio's own routes)."""
-    asking = Asking(live, lanes)
-    login = [Depends(ApiLogin(users))]
+    asking, api_login = Asking(live, lanes), ApiLogin(users)
+    login = [Depends(api_login)]
     ask, chat = AskHandlers(asking), OpenAIHandlers(asking)
     router = APIRouter(route_class=ErrorRoute, dependencies=login)
     router.add_api_route("/api/ask", ask.ask, methods=["POST"], response_model=None,
                          summary="Answer a question with cited passages (the `ragbot ask --json` object)")  # fmt: skip
     router.add_api_route("/api/briefs", ask.briefs, methods=["GET"], summary="The briefs in the library, for `docs`")
+    router.add_api_route("/api/briefs/upload", BriefUploads(live, api_login).upload, methods=["POST"],
+                         summary="Add documents to the library (multipart `files`; editors only)")  # fmt: skip
     openai = APIRouter(route_class=OpenAIErrorRoute, dependencies=login)
     openai.add_api_route("/v1/models", chat.models, methods=["GET"], summary="The one model: ragbot")
     openai.add_api_route("/v1/chat/completions", chat.chat_completions, methods=["POST"], response_model=None,

@@ -22,8 +22,8 @@ from ragbot.app.concurrency import ASK_GROUP, LANES, LLM_GROUP, LLM_LIMIT
 from ragbot.app.live import LivePipeline, brief_choices
 from ragbot.app.render import HIT_ID, SOURCES_PLACEHOLDER, VIEWER_PLACEHOLDER, answer_markdown, as_text, render_document, render_sources
 from ragbot.chain import Pipeline, Prepared
-from ragbot.corpus import decode
 from ragbot.errors import RagbotError
+from ragbot.library import library_text
 from ragbot.question import Question
 from ragbot.userdata.base import UserDataStore
 from ragbot.userdata.records import Feedback
@@ -211,9 +211,8 @@ class ChatHandlers:
         if row is None:
             return VIEWER_PLACEHOLDER
         p = current.index.passages[row]
-        path = current.settings.corpus_dir / p.doc_id
         try:
-            raw = decode(path.read_bytes(), path)
+            raw = library_text(current.settings, p.doc_id)  # any format: the text the passage's offsets point into
         except (OSError, RagbotError):
             return f"<p class='rb-empty'>{p.doc_id} is no longer in the corpus folder.</p>"
         return render_document(raw, current.index.documents.get(p.doc_id, {}), p)

@@ -1,4 +1,4 @@
-"""The Documents tab: the library's briefs, adding one (only it is embedded) and removing one (editors only)."""
+"""The Documents tab: the library's documents, adding several at once (only they are embedded) and removing one (editors only)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,23 @@ import gradio as gr
 
 from ragbot.app.live import LivePipeline, brief_choices
 from ragbot.app.roles import EDITORS_ONLY, Users, username
+from ragbot.app.uploads import add_files
 from ragbot.chain import Pipeline
-from ragbot.corpus import add_document, remove_document
+from ragbot.corpus.edit import remove_document
+from ragbot.corpus.folder import UPLOAD_SUFFIXES
 from ragbot.errors import RagbotError
 
 
 def document_rows(pipeline: Pipeline) -> list[list[Any]]:
+    """One row a document; one that could not be read says why instead of a title."""
     return [
-        [d.get("title") or doc_id, d.get("date") or "", ", ".join(d.get("authors") or []), d.get("n_passages", 0), doc_id]
+        [
+            f"⚠️ not indexed: {d['error']}" if d.get("error") else d.get("title") or doc_id,
+            d.get("date") or "",
+            ", ".join(d.get("authors") or []),
+            d.get("n_passages", 0),
+            doc_id,
+        ]
         for doc_id, d in pipeline.index.documents.items()
     ]
 
@@ -34,27 +43,30 @@ class DocumentHandlers:
     def __init__(self, live: LivePipeline, users: Users) -> None:
         self.live, self.users = live, users
 
-    def add_brief(self, path: str | None, request: gr.Request, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+    def add_briefs(
+        self,
+        paths: list[str] | str | None,
+        request: gr.Request,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio injects it)
+    ) -> tuple[Any, ...]:
         current = self.live.pipeline
         if not self.users.can_edit(username(request)):
             return library_outputs(current, f"⚠️ {EDITORS_ONLY}")
-        if not path:
-            return library_outputs(current, "Choose a .txt, .md or .pdf file first.")
-        upload = Path(path)
+        chosen = [paths] if isinstance(paths, str) else list(paths or [])
+        if not chosen:
+            return library_outputs(current, f"Choose one or more files first ({', '.join(UPLOAD_SUFFIXES)}).")
         max_bytes = current.settings.max_upload_mb * 1_000_000
-        try:
+        files, refused = [], []
+        for path in chosen:
+            upload = Path(path)
             if upload.stat().st_size > max_bytes:
-                raise RagbotError(f"{upload.name} is larger than {current.settings.max_upload_mb} MB")
-            data = upload.read_bytes()
-            progress(0.2, desc="Checking the file")
-            added: list[str] = []
-            progress(0.4, desc="Indexing (only the new brief is embedded)")
-            current = self.live.change_library(lambda folder: added.append(add_document(folder, upload.name, data, max_bytes)))
-        except RagbotError as exc:
-            return library_outputs(current, f"⚠️ {exc}")
-        progress(1.0, desc="Done")
-        d = current.index.documents.get(added[0], {})
-        return library_outputs(current, f"Added **{added[0]}** ({d.get('n_passages', 0)} passages); it is searchable now.")
+                refused.append(f"{upload.name} is larger than {current.settings.max_upload_mb} MB")
+                continue
+            files.append((upload.name, upload.read_bytes()))
+        result = add_files(self.live, files, lambda done, what: progress(done, desc=what))
+        result.errors[:0] = refused
+        message = ("⚠️ " if result.errors else "") + result.summary() + ("; searchable now." if result.added else "")
+        return library_outputs(result.pipeline, message)
 
     def remove_brief(self, doc_id: str | None, request: gr.Request) -> tuple[Any, ...]:
         current = self.live.pipeline
@@ -83,7 +95,11 @@ def build_documents_tab(live: LivePipeline, briefs: Any, users: Users, visible: 
     with gr.Row(visible=visible, elem_id="rb-library-edit") as editing:
         with gr.Column():
             upload = gr.File(
-                label="Add a brief (.txt, .md or .pdf)", file_types=[".txt", ".md", ".pdf"], type="filepath", elem_id="rb-upload"
+                label="Add documents (PDF, Word, web page, PowerPoint, text; several at once)",
+                file_types=list(UPLOAD_SUFFIXES),
+                file_count="multiple",
+                type="filepath",
+                elem_id="rb-upload",
             )
             add = gr.Button("Add to library", variant="primary")
         with gr.Column():
@@ -91,6 +107,6 @@ def build_documents_tab(live: LivePipeline, briefs: Any, users: Users, visible: 
             remove = gr.Button("Remove from library", variant="stop")
     library_status = gr.Markdown("", elem_id="rb-library-status")
     library = [library_status, table, to_remove, briefs]
-    add.click(handlers.add_brief, upload, library, api_name=False, concurrency_limit=1)
+    add.click(handlers.add_briefs, upload, library, api_name=False, concurrency_limit=1)
     remove.click(handlers.remove_brief, to_remove, library, api_name=False, concurrency_limit=1)
     return editing

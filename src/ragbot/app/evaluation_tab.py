@@ -47,7 +47,7 @@ class EvaluationHandlers:
         engine = engine or current.settings.engine
         dataset_path = Path(path) if path else current.settings.eval_dataset
         try:
-            dataset = load_dataset(dataset_path, current.settings.corpus_dir)
+            dataset = load_dataset(dataset_path, current.settings.corpus_dir, current.settings.index_dir)
         except RagbotError as exc:
             return self._not_run(f"⚠️ {exc}")
         out = self.runs_root() / f"{datetime.now():%Y%m%d-%H%M%S}-page-{engine}"

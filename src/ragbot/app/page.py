@@ -60,8 +60,8 @@ def build_app(live: LivePipeline, store: UserDataStore, users: Users | None = No
                 editing = build_documents_tab(live, chat.briefs, users, visible=not hidden)
             with gr.Tab("Evaluation", visible=not hidden, elem_id="rb-evaluation-tab") as evaluation:
                 build_evaluation_tab(live, users)
-            with gr.Tab("Quiz"):
-                build_quiz_tab(lambda: live.pipeline, store)
+            with gr.Tab("Quiz") as quiz:
+                build_quiz_tab(quiz, lambda: live.pipeline, store)
         app.load(handlers.current_briefs, None, chat.briefs, api_name=False)
         if hidden:
             app.load(handlers.show_for_editors, None, [editing, evaluation], api_name=False)

@@ -180,8 +180,8 @@ class QuizHandlers:
         return view(session)
 
 
-def build_quiz_tab(current: Callable[[], Pipeline], store: UserDataStore) -> None:
-    """The tab's components and events, inside an open gr.Tab."""
+def build_quiz_tab(tab: gr.Tab, current: Callable[[], Pipeline], store: UserDataStore) -> None:
+    """The tab's components and events, inside the open tab; selecting the tab lists the quiz files anew."""
     handlers = QuizHandlers(current, store)
     gr.Markdown(
         "**Trainers**: pick a quiz file from the data folder, upload one (`ragbot quiz generate` writes them), or make a new one. "
@@ -209,6 +209,7 @@ def build_quiz_tab(current: Callable[[], Pipeline], store: UserDataStore) -> Non
     next_button.click(handlers.next_question, session_state, outputs, api_name=False)
     upload.upload(handlers.upload_quiz, upload, [picker_status, chooser], api_name=False)
     make.click(handlers.make_quiz, [count, kinds], [picker_status, chooser], api_name=False, concurrency_limit=1)
+    tab.select(handlers.refresh, chooser, chooser, api_name=False)
 
 
 def _session_area() -> list[Any]:

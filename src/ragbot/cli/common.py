@@ -35,17 +35,23 @@ def engine_option() -> argparse.ArgumentParser:
 
 
 def settings_of(args: argparse.Namespace) -> Any:
-    """Defaults < ragbot.toml (or --config) < RAGBOT_* < the command's options."""
+    """Defaults < ragbot.toml (or --config) < RAGBOT_* < the command's options; the corpus folder the index belongs to."""
+    from ragbot.index.reader import read_manifest
+    from ragbot.library import corpus_for, setting_level
     from ragbot.settings import Settings
 
-    return Settings.load(
+    corpus, index = getattr(args, "corpus", None), getattr(args, "index", None)
+    settings = Settings.load(
         config_file=args.config,
-        corpus_dir=getattr(args, "corpus", None),
-        index_dir=getattr(args, "index", None),
+        corpus_dir=corpus,
+        index_dir=index,
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
         engine=getattr(args, "engine", None),
     )
+    # An index named more specifically than the corpus folder answers from its own folder (ragbot/library.py).
+    levels = setting_level("corpus_dir", corpus, args.config), setting_level("index_dir", index, args.config)
+    return corpus_for(settings, lambda: read_manifest(settings.index_dir), *levels)
 
 
 def load_pipeline(settings: Any) -> Any:

@@ -98,7 +98,7 @@ def _check(args: argparse.Namespace) -> None:
 def _load_datasets(args: argparse.Namespace, settings: Any) -> Any:
     from ragbot.evaluation.dataset import combine, load_dataset, unreviewed_warning
 
-    dataset = combine([load_dataset(path, settings.corpus_dir) for path in args.dataset or [settings.eval_dataset]])
+    dataset = combine([load_dataset(path, settings.corpus_dir, settings.index_dir) for path in args.dataset or [settings.eval_dataset]])
     for error in dataset.errors:
         print(f"ragbot: skipped {error}", file=sys.stderr)
     warning = unreviewed_warning(dataset)
@@ -198,7 +198,7 @@ def _draft(args: argparse.Namespace, settings_for: SettingsFor) -> int:
         print(f"ragbot: no LLM to word the questions ({exc}); they stay fill-in-the-blanks", file=sys.stderr)
     drafts = drafting.draft(pipeline, args.draft, model=model)
     drafting.write(args.out, drafts.items)
-    checked = load_dataset(args.out, settings.corpus_dir)
+    checked = load_dataset(args.out, settings.corpus_dir, settings.index_dir)
     print(f"wrote {args.out}: {len(drafts.items)} drafts ({drafts.reworded} worded by the LLM, the rest fill-in-the-blanks), "
           f"{len(checked.items)} pass the dataset checks; every one is \"reviewed\": false until a person checks it",
           file=sys.stderr)  # fmt: skip

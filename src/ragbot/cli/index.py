@@ -31,10 +31,11 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ragbot.corpus import corpus_state
+    from ragbot.corpus.folder import corpus_state
+    from ragbot.index.changes import diff_corpus
     from ragbot.index.reader import load_index, read_manifest
     from ragbot.index.search.factory import open_search_store
-    from ragbot.index.writer import build_index, diff_corpus, remove_leftovers
+    from ragbot.index.writer import build_index, remove_leftovers
     from ragbot.models.embedder import embedder_for
 
     if args.milvus_uri is not None and not args.to:

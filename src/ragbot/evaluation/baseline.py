@@ -15,7 +15,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from ragbot.answer import Answer, Citation, Event, Final, Retrieval, Token, Turn
 from ragbot.chunking import Passage, split_sentences
-from ragbot.corpus import load_corpus
+from ragbot.corpus.folder import load_corpus
 from ragbot.evaluation.metrics import says_dont_know
 from ragbot.index.reader import Index
 from ragbot.models.embedder import Embedder

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ragbot.corpus import corpus_files, decode
+from ragbot.corpus.folder import corpus_files, document_text
 from ragbot.errors import RagbotError
 from ragbot.files import read_lines
+from ragbot.readers.cache import ExtractCache
 
 QUESTION_TYPES = ("factoid", "numeric", "list", "explanatory", "multi_doc", "unanswerable")
 REQUIRED = ("id", "question", "type", "answer", "key_facts", "evidence")
@@ -69,12 +71,13 @@ def _parse(obj: object, texts: dict[str, str]) -> EvalItem:
     for e in obj["evidence"]:
         if not isinstance(e, dict) or not isinstance(e.get("doc"), str) or not isinstance(e.get("quote"), str):
             raise ValueError('each evidence entry needs "doc" and "quote" strings')
-        if e["doc"] not in texts:
+        doc = e["doc"] if e["doc"] in texts else _by_stem(texts).get(Path(e["doc"]).stem)
+        if doc is None:
             raise ValueError(f"evidence document {e['doc']} is not in the corpus")
-        start = texts[e["doc"]].find(e["quote"])
-        if start < 0 or not e["quote"]:
-            raise ValueError(f"quote not found in {e['doc']}: {e['quote'][:60]!r}")
-        evidence.append(Evidence(e["doc"], e["quote"], start, start + len(e["quote"])))
+        found = find_quote(texts[doc], e["quote"])
+        if found is None:
+            raise ValueError(f"quote not found in {doc}: {e['quote'][:60]!r}")
+        evidence.append(Evidence(doc, e["quote"], *found))
     if obj["type"] == "unanswerable" and evidence:
         raise ValueError("an unanswerable question cannot have evidence")
     if obj["type"] != "unanswerable" and not evidence:
@@ -91,10 +94,47 @@ def _parse(obj: object, texts: dict[str, str]) -> EvalItem:
     )  # fmt: skip
 
 
-def load_dataset(path: Path, corpus_dir: Path) -> Dataset:
-    """Parse and check every line; a bad line is recorded with its number and skipped."""
+def _by_stem(texts: dict[str, str]) -> dict[str, str]:
+    """Documents by file name without its suffix, where only one has that stem: evidence naming brief.txt finds brief.pdf."""
+    stems: dict[str, list[str]] = {}
+    for name in texts:
+        stems.setdefault(Path(name).stem, []).append(name)
+    return {stem: names[0] for stem, names in stems.items() if len(names) == 1}
+
+
+def find_quote(text: str, quote: str) -> tuple[int, int] | None:
+    """Where a quote is in a document's text: exactly, else comparing letters and digits only (the quote of a .txt
+    brief in the text read from its PDF or web page, where line breaks, hyphens, note marks and markup differ)."""
+    if not quote:
+        return None
+    start = text.find(quote)
+    if start >= 0:
+        return start, start + len(quote)
+    needle = "".join(c for c in quote if c.isalnum())
+    if not needle:
+        return None
+    marks = {i for m in re.finditer(r"<sup>\s*\d+\s*</sup>", text) for i in range(m.start(), m.end())}  # note marks
+    where = [i for i, c in enumerate(text) if c.isalnum() and i not in marks]
+    hay = "".join(text[i] for i in where)
+    at = hay.find(needle)
+    return (where[at], where[at + len(needle) - 1] + 1) if at >= 0 else None
+
+
+def load_dataset(path: Path, corpus_dir: Path, index_dir: Path | None = None) -> Dataset:
+    """Parse and check every line; a bad line is recorded with its number and skipped.
+
+    Quotes are found in each document's text as the index reads it (``index_dir``'s extracted-text cache for a PDF or web page).
+    """
     lines = read_lines(path, "dataset")
-    texts = {p.name: decode(p.read_bytes(), p) for p in corpus_files(corpus_dir)}
+    cache = ExtractCache.beside(index_dir) if index_dir is not None else None
+    texts = {}
+    for p in corpus_files(corpus_dir):
+        try:
+            texts[p.name] = document_text(p, cache).text
+        except RagbotError:
+            continue  # a file the index cannot read either: its questions are reported as not in the corpus
+    if not texts:
+        raise RagbotError(f"no document in {corpus_dir}/ could be read")
     items: list[EvalItem] = []
     errors: list[str] = []
     seen: set[str] = set()

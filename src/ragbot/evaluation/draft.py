@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ragbot.chain import Pipeline
-from ragbot.corpus import corpus_files, decode
+from ragbot.corpus.folder import corpus_files, decode
 from ragbot.errors import RagbotError
 from ragbot.evaluation.external import loose
 from ragbot.files import atomic_write

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ragbot.chunking import split_sentences
-from ragbot.corpus import corpus_files, decode
+from ragbot.corpus.folder import corpus_files, decode
 from ragbot.errors import RagbotError
 from ragbot.evaluation.dataset import EvalItem
 from ragbot.evaluation.metrics import Span, says_dont_know

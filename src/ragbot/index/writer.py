@@ -11,7 +11,7 @@ import shutil
 import sys
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,10 +20,11 @@ import numpy as np
 
 from ragbot.chunking import Passage, chunk_document
 from ragbot.console import Log, log_stderr
-from ragbot.corpus import NORMALISER_VERSION, corpus_state, load_corpus
+from ragbot.corpus.folder import NORMALISER_VERSION, Document, corpus_state, load_corpus
 from ragbot.errors import RagbotError
 from ragbot.files import atomic_write
 from ragbot.files import sha256_file as _sha256
+from ragbot.index.changes import CorpusChanges, diff_corpus
 from ragbot.index.dense import kind
 from ragbot.index.lock import build_lock
 from ragbot.index.reader import (
@@ -38,58 +39,13 @@ from ragbot.index.reader import (
     write_verified,
 )
 from ragbot.index.segment import KINDS, Segment, merge_plan
+from ragbot.library import check_origin
 from ragbot.models.embedder import Embedder
 from ragbot.models.tokens import count_tokens
+from ragbot.readers.cache import ExtractCache
 from ragbot.settings import Settings
 
 _ARTIFACT_PREFIXES = ("passages-", "vectors-", "sentences-", "bm25-")
-
-
-@dataclass
-class CorpusChanges:
-    """How the corpus differs from what an index was built from."""
-
-    added: list[str] = field(default_factory=list)
-    modified: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    full_rebuild: str | None = None  # why everything must be re-embedded, if it must
-
-    @property
-    def stale(self) -> bool:
-        return bool(self.added or self.modified or self.removed or self.full_rebuild)
-
-    def summary(self) -> str:
-        if self.full_rebuild:
-            return f"full rebuild: {self.full_rebuild}"
-        parts = [
-            f"{name}: {', '.join(docs)}"
-            for name, docs in (("added", self.added), ("modified", self.modified), ("removed", self.removed))
-            if docs
-        ]
-        return "; ".join(parts) if parts else "index is up to date"
-
-
-def diff_corpus(manifest: dict[str, Any] | None, state: dict[str, dict[str, str]], settings: Settings) -> CorpusChanges:
-    if manifest is None:
-        return CorpusChanges(added=sorted(state), full_rebuild="no index yet")
-    changes = CorpusChanges()
-    if manifest.get("format_version") != FORMAT_VERSION or manifest.get("normaliser_version") != NORMALISER_VERSION:
-        changes.full_rebuild = "index format changed"
-    elif manifest.get("chunking") != settings.chunking():
-        old, new = manifest.get("chunking", {}), settings.chunking()
-        changed = ", ".join(f"{k} {old.get(k)} -> {v}" for k, v in new.items() if old.get(k) != v)
-        changes.full_rebuild = f"settings changed ({changed})"
-    built = manifest.get("documents", {})
-    for doc_id, fp in state.items():
-        if doc_id not in built:
-            changes.added.append(doc_id)
-        elif (built[doc_id]["sha256"], built[doc_id].get("meta_sha256")) != (fp["sha256"], fp["meta_sha256"]):
-            changes.modified.append(doc_id)
-        else:
-            changes.unchanged.append(doc_id)
-    changes.removed = sorted(set(built) - set(state))
-    return changes
 
 
 def build_index(
@@ -114,6 +70,7 @@ def build_index(
                 raise
             log(f"ignoring the old index: {exc}")
             manifest = None
+        check_origin(manifest, settings, state, rebuild)  # never rebuilt from another folder's documents
         changes = diff_corpus(manifest, state, settings)
         if rebuild and not changes.full_rebuild:
             changes.full_rebuild = "--rebuild"
@@ -123,32 +80,56 @@ def build_index(
             _remove_stale(directory, {a["file"] for a in old.manifest["artifacts"].values()})  # a build killed after its switch
             return old, changes
         keep = set() if changes.full_rebuild or old is None else set(changes.unchanged)
-        todo = sorted(set(state) - keep)
-        docs = {d.doc_id: d for d in load_corpus(settings.corpus_dir, only=set(todo))}  # a bad file fails here, before any work
+        cache = ExtractCache.beside(directory)
+        docs, failed = _read(settings, sorted(set(state) - keep), bool(keep), cache, log)
         log(f"indexing {settings.corpus_dir}/: {changes.summary()}")
-
+        for doc_id, why in failed.items():
+            log(f"skipped {why}" if why.startswith(doc_id) else f"skipped {doc_id}: {why}")
         new_passages = [
-            p for doc_id in todo for p in chunk_document(docs[doc_id], count_tokens, settings.chunk_tokens, settings.chunk_overlap)
+            p for doc in docs.values() for p in chunk_document(doc, count_tokens, settings.chunk_tokens, settings.chunk_overlap)
         ]
-        texts = [p.embedding_text(settings.embed_title) for p in new_passages]
-        _check_lengths(embedder, texts, log)
-        new_vectors = _encode(embedder, texts, progress, "passages")
-        sentences = [s for p in new_passages for s in p.sentence_texts()]
-        unique = sorted(set(sentences))
-        unique_vectors = _encode(embedder, unique, progress, "sentences")
-        row = {s: i for i, s in enumerate(unique)}
-        new_sentence_vectors = unique_vectors[[row[s] for s in sentences]] if sentences else np.zeros((0, embedder.dim), np.float32)
-
-        info = {}
-        meta_docs = {**(manifest or {}).get("documents", {})}
-        for doc_id in sorted(state):
-            meta = docs[doc_id].metadata() if doc_id in docs else meta_docs[doc_id]
-            info[doc_id] = {k: v for k, v in meta.items() if k not in ("sha256", "meta_sha256", "n_passages", "rows")} | state[doc_id]
-
+        new_vectors, new_sentence_vectors = _embed(embedder, new_passages, settings, progress, log)
+        info = _document_info(state, docs, failed, manifest)
         dropped = set(changes.modified) | set(changes.removed)
         index = update_index(settings, embedder, old if keep else None, dropped, new_passages, new_vectors, new_sentence_vectors, info)
+        cache.prune({s["sha256"] for s in state.values()})
         log(f"index ready: {len(index.passages)} passages from {len(index.documents)} documents ({len(new_passages)} passages embedded)")
         return index, changes
+
+
+def _read(settings: Settings, todo: list[str], keeping: bool, cache: ExtractCache, log: Log) -> tuple[dict[str, Document], dict[str, str]]:
+    """The documents to embed, in order, read (or found in the extracted-text cache); a file that cannot be read is one line."""
+    failed: dict[str, str] = {}
+    docs = {d.doc_id: d for d in load_corpus(settings.corpus_dir, only=set(todo), cache=cache, failed=failed, log=log)}
+    if failed and not docs and not keeping:
+        raise RagbotError(f"no document in {settings.corpus_dir}/ could be read ({next(iter(failed.values()))})")
+    return {doc_id: docs[doc_id] for doc_id in todo if doc_id in docs}, failed
+
+
+def _embed(embedder: Embedder, passages: list[Passage], settings: Settings, progress: bool, log: Log) -> tuple[np.ndarray, np.ndarray]:
+    """The passages' vectors and their sentences' (each distinct sentence embedded once)."""
+    texts = [p.embedding_text(settings.embed_title) for p in passages]
+    _check_lengths(embedder, texts, log)
+    vectors = _encode(embedder, texts, progress, "passages")
+    sentences = [s for p in passages for s in p.sentence_texts()]
+    unique = sorted(set(sentences))
+    unique_vectors = _encode(embedder, unique, progress, "sentences")
+    row = {s: i for i, s in enumerate(unique)}
+    return vectors, unique_vectors[[row[s] for s in sentences]] if sentences else np.zeros((0, embedder.dim), np.float32)
+
+
+def _document_info(
+    state: dict[str, dict[str, str]], docs: dict[str, Document], failed: dict[str, str], manifest: dict[str, Any] | None
+) -> dict[str, dict[str, Any]]:
+    """Each document's manifest entry: its metadata (a new read, or as built before) and its checksums."""
+    info, built = {}, (manifest or {}).get("documents", {})
+    for doc_id in sorted(state):
+        if doc_id in failed:  # listed with its error and no passages, so it is not read again until it changes
+            meta = {"doc_id": doc_id, "title": doc_id, "authors": [], "error": failed[doc_id]}
+        else:
+            meta = docs[doc_id].metadata() if doc_id in docs else built[doc_id]
+        info[doc_id] = {k: v for k, v in meta.items() if k not in ("sha256", "meta_sha256", "n_passages", "rows")} | state[doc_id]
+    return info
 
 
 def update_index(
@@ -251,7 +232,7 @@ def write_segments(
         "embedding": {"model": settings.embed_model, "dim": embedder.dim, "max_tokens": embedder.max_length},
         "chunking": settings.chunking(),
         "token_encoding": "cl100k_base",
-        "corpus_dir": str(settings.corpus_dir),
+        "corpus_dir": str(settings.corpus_dir.resolve()),  # the folder this index belongs to (ragbot/library.py)
         "counts": {
             "documents": len(documents),
             "passages": row,
