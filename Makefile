@@ -31,7 +31,7 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
 		|| echo "note: chromium is not installed, so the browser tests will be skipped (apt-get install chromium)"
 
-# The store tests start a throwaway PostgreSQL server from Debian's binaries (tests/store/conftest.py).
+# The store tests start a throwaway PostgreSQL server from Debian's binaries (tests/userdata/conftest.py).
 postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
 		|| { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; } \

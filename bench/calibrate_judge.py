@@ -2,7 +2,7 @@
 
 The logic lives in ragbot/evaluation/calibrate.py and `ragbot eval --calibrate [RUN] [--save]` is the
 command for it; this script adds two bench-only extras: ``--p-yes`` replays another way of asking the
-judge on the same recording (a JSON-lines file of {"id", "p_yes"}, as bench/judge_variants.py --export
+judge on the same recording (a JSON-lines file of {"id", "p_yes"}, as bench/experiments/judge_variants.py --export
 writes), and the instant engine's calibration (best sentence score -> confidence) is fitted on the
 same questions' retrieval (recomputed: it needs no model).
 

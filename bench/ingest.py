@@ -250,7 +250,7 @@ def main() -> None:
     p.add_argument("--formats", nargs="+", default=["pdf", "docx", "html"], choices=["pdf", "docx", "html", "scan", "scan-no-ocr"])
     p.add_argument("--engine", default="extractive", choices=["extractive", "llm"])
     p.add_argument("--work", default="/tmp/ragbot-ingest")
-    p.add_argument("--no-txt", action="store_true", help="skip the .txt corpus (compare with its figures in docs/measurements.md)")
+    p.add_argument("--no-txt", action="store_true", help="skip the .txt corpus (compare with its figures in docs/measurements/README.md)")
     args = parser.parse_args()
     {"extractors": cmd_extractors, "speed": cmd_speed, "eval": cmd_eval}[args.command](args)
 

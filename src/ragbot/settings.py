@@ -15,8 +15,8 @@ from ragbot.urls import hide_password
 ENV_PREFIX = "RAGBOT_"
 CONFIG_FILE = "ragbot.toml"
 
-# all-MiniLM-L6-v2 truncates at 256 word pieces; cl100k tokens run ~10-25% fewer than
-# word pieces on English prose, and the title/section header takes ~30 more.
+# all-MiniLM-L6-v2 truncates at 256 word pieces; cl100k tokens run fewer than word pieces on
+# English prose, and the title/section header takes some more: 190 leaves room for both.
 MAX_CHUNK_TOKENS = 190
 
 
@@ -53,7 +53,7 @@ class Settings(BaseModel):
     candidates: int = Field(100, ge=1, le=10_000, description="hybrid: passages taken from each of dense and BM25 for sentence scoring")
     bm25_k1: float = Field(1.2, gt=0.0)
     bm25_b: float = Field(0.75, ge=0.0, le=1.0)
-    # Library size: docs/scaling.md measured exact search against HNSW at 10^4-10^6 passages on 2 cores.
+    # Library size: exact search against HNSW, docs/scaling.md.
     ann_from: int = Field(100_000, ge=1, description="passages from which the dense index is an HNSW graph instead of exact search")
     hnsw_m: int = Field(32, ge=4, le=128, description="HNSW: links per vector (set at index time)")
     hnsw_ef_search: int = Field(768, ge=1, le=4096, description="HNSW: candidates explored per search (recall against speed)")
@@ -65,10 +65,10 @@ class Settings(BaseModel):
     engine: Literal["extractive", "llm"] = "extractive"
     answer_passages: int = Field(5, ge=1, le=20, description="top passages the answer may cite")
     max_answer_sentences: int = Field(3, ge=1, le=10)
-    # bench/calibrate_abstention.py on eval/briefs_qa.jsonl: 2 of 85 answerable abstain, 2 of 9 unanswerable do
+    # chosen by bench/calibrate_abstention.py (docs/measurements/)
     abstain_threshold: float = Field(0.91, ge=-1.0, le=5.0, description="best sentence score below this abstains")
-    # bench/calibrate_judge.py, odd half of eval/: the best sentence score barely predicts answerability (AUROC 0.57), so the
-    # fitted slope is 0 and an instant answer's confidence is the base rate of answerable questions
+    # the best sentence score barely predicts answerability (docs/trust.md), so the fitted slope is 0 and an instant
+    # answer's confidence is the base rate of answerable questions
     extractive_calibration: tuple[float, float] = Field((0.0, 0.429), description="(a, b): confidence = sigmoid(a best_score + b)")
 
     # The LLM engine: a bundled GGUF model served on loopback by llama.cpp, or any OpenAI-compatible server.
@@ -79,13 +79,11 @@ class Settings(BaseModel):
     llm_max_tokens: int = Field(160, ge=16, le=2000, description="longest written answer, in tokens")
     llm_threads: int = Field(2, ge=1, le=64)
     llm_timeout: float = Field(180.0, gt=0, description="seconds to wait for the LLM before falling back to the extractive answer")
-    # bench/calibrate_support.py on eval/briefs_qa.jsonl (Qwen 1.5B's answers replayed): 0.55 and 0.6 tie on key facts and
-    # citation precision, above 0.6 both fall; 0.55 drops fewer written sentences
+    # chosen by bench/calibrate_support.py on recorded answers (docs/measurements/)
     support_threshold: float = Field(0.55, gt=0.0, le=1.0, description="a generated sentence needs this support from a passage it cites")
     # The answerability judge (LLM engine): the model's P("Yes") to "do the passages state the answer?". Chosen on the odd
-    # half of eval/briefs_qa.jsonl + eval/unanswerable_qa.jsonl by bench/calibrate_judge.py, budgets fixed in advance: the
-    # fewest wrong answers while the checks add at most 0.05 false abstention; "the briefs don't say" for at most 2% of
-    # answerable questions; held-out figures in docs/trust.md.
+    # half of the shipped QA sets with budgets fixed in advance (docs/trust.md); `ragbot eval --calibrate` re-chooses them
+    # on your own questions.
     judge_abstain_below: float = Field(0.41, ge=0.0, le=1.0, description="P(Yes) below this abstains: the briefs don't say")
     judge_answer_from: float = Field(0.5, ge=0.0, le=1.0, description="P(Yes) from this answers; between the two is unsure")
     judge_calibration: tuple[float, float] = Field((2.629, -0.427), description="(a, b): confidence = sigmoid(a logit(P) + b)")

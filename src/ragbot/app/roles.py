@@ -27,7 +27,7 @@ Role = Literal["reader", "editor"]
 READER: Role = "reader"
 EDITOR: Role = "editor"
 EDITORS_ONLY = "Only editors can do this; you are logged in as a reader."
-# scrypt with 16 MiB of memory, ~50 ms a check here: a stolen users file does not give the passwords away cheaply
+# scrypt with 16 MiB of memory, tens of milliseconds a check: a stolen users file does not give the passwords away cheaply
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -80,7 +80,7 @@ class Users:
             if user.name in self.by_name:
                 raise RagbotError(f"user {user.name!r} is listed twice")
             self.by_name[user.name] = user
-        self._checked: set[bytes] = set()  # digests of (name, password) pairs already verified: a hash costs ~50 ms
+        self._checked: set[bytes] = set()  # digests of (name, password) pairs already verified: a hash costs tens of milliseconds
         self._lock = threading.Lock()
         self._key = secrets.token_bytes(32)
 

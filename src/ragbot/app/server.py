@@ -57,7 +57,7 @@ def serve(settings: Settings) -> None:
     api = build_api(live, users)  # /api/ask and /v1/chat/completions, beside the page (ragbot/app/api.py)
     print(f"ragbot: serving on http://{settings.host}:{settings.port}", file=sys.stderr)
     try:
-        # Limits measured with bench/load.py (see ragbot/app/concurrency.py); a bounded queue keeps memory bounded under overload.
+        # Limits chosen with bench/load.py (ragbot/app/concurrency.py); a bounded queue keeps memory bounded under overload.
         concurrency.with_queue(app).launch(
             server_name=settings.host,
             server_port=settings.port,

@@ -122,9 +122,9 @@ class KeywordIndex:
     def _tf_parts(self) -> list[np.ndarray]:
         """Per segment, each posting's tf / (tf + k1 * (1 - b + b * length / avgdl)), what a question's term weight multiplies.
 
-        Computed once per process from the library's statistics (at 10^6 passages ~0.8 s and 4 bytes a
-        posting, ~260 MB): it halves a question's scoring there (10 -> 5 ms, what bm25s' precomputed
-        scores cost), and it is exact, since the statistics are the ones this index was loaded with.
+        Computed once per process from the library's statistics (4 bytes a posting): it halves a large
+        library's scoring per question (docs/measurements/scaling.md), and it is exact, since the
+        statistics are the ones this index was loaded with.
         """
         base, per_length = np.float32(self.k1 * (1 - self.b)), np.float32(self.k1 * self.b / self.avgdl)
         parts = []

@@ -165,5 +165,5 @@ def query_encoder_for(settings: Settings) -> Encoder:
 def load_query_encoder(
     name: str, threads: int = 1, runtime: str = "onnx", cache_dir: Path = DEFAULT_CACHE_DIR, int8: bool = False
 ) -> Encoder:
-    """The encoder for single questions: ONNX Runtime starts in ~0.3 s (torch takes ~5 s) and embeds a question in ~10 ms."""
+    """The encoder for single questions: ONNX Runtime, which starts far sooner than torch (docs/measurements/)."""
     return load_embedder(name, threads, 1, runtime, cache_dir, int8)

@@ -89,7 +89,7 @@ def _save_weights_apart(model_file: Path, dest: Path) -> None:
     """The model written to dest with its weights in weights_file(dest): the weights first, so dest is there only when both are whole.
 
     ONNX Runtime reads weights kept apart without parsing them out of the graph's protobuf: a session
-    starts in ~0.1 s instead of ~0.2 s (fp32 MiniLM), with the same outputs.
+    starts about twice as fast, with the same outputs.
     """
     import onnx
 
@@ -163,7 +163,7 @@ class OnnxEncoder:
 
     @cached_property
     def _lengths(self) -> Tokenizer:
-        """A second tokenizer, neither truncating nor padding, read only when indexing asks (~35 ms a question need not wait)."""
+        """A second tokenizer, neither truncating nor padding, read only when indexing asks (a question need not wait for it)."""
         from tokenizers import Tokenizer
 
         tokenizer = Tokenizer.from_file(str(self._tokenizer_file))

@@ -69,7 +69,7 @@ def _top(scores: np.ndarray, c: int) -> np.ndarray:
     """Rows of the c highest positive scores (any order).
 
     Only the positive scores are partitioned: most of a large library scores 0 for a question, and
-    numpy's partition over that many ties took up to 20x longer (190 ms at 10^6 passages).
+    numpy's partition over that many ties is many times slower.
     """
     if c < 1 or not len(scores):
         return np.zeros(0, np.int64)

@@ -5,10 +5,10 @@ and prompt, then one generated token per variant (P(Yes), or for "which" the pro
 passage, not "0", holds the answer). Variants that append to the written answer's prompt share its
 cached prefix, so each costs only its own words; "alone_1" asks about the best passage by itself.
 
-    .venv/bin/python bench/judge_variants.py --out /tmp/variants.jsonl      # ~20 s a question here
-    .venv/bin/python bench/judge_variants.py --report /tmp/variants.jsonl
-    RAGBOT_LLM_CONTEXT_TOKENS=480 .venv/bin/python bench/judge_variants.py --only-production --out /tmp/480.jsonl
-    .venv/bin/python bench/judge_variants.py --report /tmp/variants.jsonl --export failure_modes /tmp/p.jsonl  # for calibrate_judge --p-yes
+    .venv/bin/python bench/experiments/judge_variants.py --out /tmp/variants.jsonl      # ~20 s a question here
+    .venv/bin/python bench/experiments/judge_variants.py --report /tmp/variants.jsonl
+    RAGBOT_LLM_CONTEXT_TOKENS=480 .venv/bin/python bench/experiments/judge_variants.py --only-production --out /tmp/480.jsonl
+    .venv/bin/python bench/experiments/judge_variants.py --report /tmp/variants.jsonl --export failure_modes /tmp/p.jsonl
 
 Questions are split by their place in each file, as bench/calibrate_judge.py splits them.
 """

@@ -1,6 +1,6 @@
 """Do sentence vectors pay for themselves? The instant engine on eval/ with and without them, and what they cost.
 
-    .venv/bin/python bench/sentence_vectors.py [--dataset eval/briefs_qa.jsonl eval/unanswerable_qa.jsonl]
+    .venv/bin/python bench/experiments/sentence_vectors.py [--dataset eval/briefs_qa.jsonl eval/unanswerable_qa.jsonl]
 
 "Without" replaces every sentence's vector by its passage's vector, so a sentence scores the
 passage's cosine plus its own term coverage (retrieval, answer picking and citation support all

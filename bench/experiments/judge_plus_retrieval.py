@@ -1,6 +1,6 @@
 """Does the retrieval score add to the judge's P(Yes)? A logistic fit of both on the odd half, replayed like another judge.
 
-    .venv/bin/python bench/judge_plus_retrieval.py RUN_DIR --out /tmp/combined.jsonl
+    .venv/bin/python bench/experiments/judge_plus_retrieval.py RUN_DIR --out /tmp/combined.jsonl
     .venv/bin/python bench/calibrate_judge.py RUN_DIR --p-yes /tmp/combined.jsonl
 
 RUN_DIR is a recording made as bench/calibrate_judge.py describes. For every question the model

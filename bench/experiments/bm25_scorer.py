@@ -1,6 +1,6 @@
 """BM25 at N passages: ragbot's segmented postings scorer against bm25s' precomputed scores (same scores; time each).
 
-    .venv/bin/python bench/bm25_scorer.py [--n 1000000] [--segments 1 4] [--dir /tmp/bm25-1000000]
+    .venv/bin/python bench/experiments/bm25_scorer.py [--n 1000000] [--segments 1 4] [--dir /tmp/bm25-1000000]
 
 Builds (once, kept in --dir) N synthetic passages' BM25 both ways: bm25s' matrix of precomputed
 scores, and ragbot's postings (term counts and passage lengths, the library's statistics applied
