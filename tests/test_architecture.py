@@ -16,7 +16,7 @@ LAYERS = [
     {"answer", "question"},
     {"index"},
     {"retrieval"},
-    {"citations"},
+    {"citations", "claim_checks"},
     {"engines"},
     {"condense", "chain"},
     {"quiz", "evaluation"},

@@ -88,6 +88,7 @@ class Settings(BaseModel):
     judge_answer_from: float = Field(0.5, ge=0.0, le=1.0, description="P(Yes) from this answers; between the two is unsure")
     judge_calibration: tuple[float, float] = Field((2.629, -0.427), description="(a, b): confidence = sigmoid(a logit(P) + b)")
     claim_threshold: float = Field(0.4, ge=0.0, le=1.0, description="a written sentence needs this P(Yes) that its passage states it")
+    claim_checks: bool = Field(True, description="drop written sentences that restate the question, move a figure, or miss what it asks")
     rewrite_followups: bool = True
     model_cache_dir: Path = Path("~/.cache/ragbot/models")  # where bundled LLM parts are joined, once
 

@@ -18,6 +18,7 @@ from typing import Any
 from ragbot.answer import ABSTAIN_TEXT, PENDING, UNSURE_TEXT, Answer, Event, Final, Preview, Retrieval, Token, Turn, Verdict
 from ragbot.chunking import Passage
 from ragbot.citations import CitationVerifier, cite, says_abstain
+from ragbot.claim_checks import ClaimChecks
 from ragbot.engines.chat_model import backend_errors, chat_model
 from ragbot.engines.extractive import ExtractiveEngine, ScoredSentence
 from ragbot.engines.judge import AnswerabilityGate, AnswerabilityJudge
@@ -85,6 +86,7 @@ class LLMEngine:
             calibration=settings.extractive_calibration,
         )
         self.verifier = CitationVerifier(encoder, settings.support_threshold)
+        self.checks = ClaimChecks()
         self.gate = AnswerabilityGate(settings.judge_abstain_below, settings.judge_answer_from, settings.judge_calibration)
         self._model = model
         self._judge: AnswerabilityJudge | None = None
@@ -205,6 +207,10 @@ class LLMEngine:
         vectors = [self.index.sentences_of(e.row) for e in evidence]
         verified = self.verifier.run(text, [e.passage for e in evidence], vectors, retrieval.question)
         kept, dropped = verified.kept, list(verified.dropped)
+        if check_claims and self.settings.claim_checks and kept:  # deterministic, before the model's own check of each claim
+            passing, failures = self.checks.run(retrieval.question, [(claim, passage.text) for claim, passage, _ in kept])
+            dropped += [claim for i, (claim, _, _) in enumerate(kept) if i not in passing]
+            answer.checks["failed"], kept = [f.check for f in failures], [kept[i] for i in passing]
         if check_claims and self.settings.claim_threshold > 0 and kept:
             seen = {e.passage.passage_id: e.text() for e in evidence}  # each passage as the model saw it
             stated, claims = [], []
