@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from ragbot.userdata.sqlite import SqliteStore
 
 from .conftest import EDITOR, READER, copy_small_corpus, running_server, sample_quiz
 from .index.conftest import new_database
+from .required import require
 from .test_cli import ragbot
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -26,9 +26,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 EVIL = "2024-01_evil-brief.md"
 
 if not CHROMIUM.exists():
-    if os.environ.get("CI"):
-        pytest.fail("CI needs /usr/bin/chromium for the browser tests (`make test` installs it)", pytrace=False)
-    pytest.skip("no /usr/bin/chromium: `sudo apt-get install chromium` to run the browser tests", allow_module_level=True)
+    require("Chromium", f"no {CHROMIUM} for the browser tests (`make browser` installs it as root)", module=True)
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +53,10 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        except Exception as e:  # installed but not starting: a failure, here and under CI
+            pytest.fail(f"Chromium is required: {CHROMIUM} did not start: {str(e).strip().splitlines()[0][:300]}", pytrace=False)
         yield b
         b.close()
 
