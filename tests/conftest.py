@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -105,32 +106,46 @@ def sample_quiz(index: Index, quiz_id: str = "sample-quiz") -> Quiz:
     return Quiz(quiz_id, "2026-11-22T12:00:00+00:00", corpus_fingerprint(index.documents), questions)
 
 
+def tail(path: Path, lines: int = 30) -> str:
+    """The last lines of a log file, for a failure message."""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+
 @contextmanager
 def running_server(env: dict[str, str]) -> Iterator[str]:
-    """`ragbot serve` in a subprocess on a free loopback port; yields its URL once the page answers."""
+    """`ragbot serve` in a subprocess on a free loopback port; yields its URL once the page answers.
+
+    Its stderr goes to a file, not a pipe nobody reads (a full pipe would block the server); a failure shows the file's tail.
+    """
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ragbot.cli", "serve", "--port", str(port)], env={**os.environ, **env}, stderr=subprocess.PIPE, text=True
-    )
+    log_path = Path(tempfile.mkdtemp(prefix="ragbot-serve-")) / "stderr.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "ragbot.cli", "serve", "--port", str(port)], env={**os.environ, **env}, stderr=log)
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.time() + 120
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"ragbot serve exited: {proc.stderr.read() if proc.stderr else ''}")
+                raise RuntimeError(f"ragbot serve exited ({proc.returncode}); its stderr ends:\n{tail(log_path)}")
             try:
                 with urllib.request.urlopen(url, timeout=2):
                     break
             except OSError:
                 if time.time() > deadline:
-                    raise RuntimeError("ragbot serve did not come up in 120 s") from None
+                    raise RuntimeError(f"ragbot serve did not come up in 120 s; its stderr ends:\n{tail(log_path)}") from None
                 time.sleep(0.5)
         yield url
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=30)
+            raise RuntimeError(f"ragbot serve did not stop in 30 s after SIGTERM; its stderr ends:\n{tail(log_path)}") from None
+        shutil.rmtree(log_path.parent, ignore_errors=True)
 
 
 EDITOR = ("eda", "editor-pass-1")  # RAGBOT_USER / RAGBOT_PASSWORD of `deployment`

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.error
 import urllib.request
 
 import pytest
@@ -76,12 +77,19 @@ def test_exposure_warning_only_for_other_addresses_without_login():
 
 def test_login_from_the_environment_guards_the_page(index, settings, tmp_path):
     from gradio_client import Client
+    from gradio_client.exceptions import AuthenticationError
 
     env = {"RAGBOT_INDEX_DIR": str(settings.index_dir), "RAGBOT_CORPUS_DIR": str(CORPUS), "RAGBOT_DATA_DIR": str(tmp_path),
            "RAGBOT_USER": "analyst", "RAGBOT_PASSWORD": "s3cret-pass"}  # fmt: skip
     with running_server(env) as url:
-        with pytest.raises(Exception):  # noqa: B017 (gradio_client raises various errors for a refused login)
+        with pytest.raises(AuthenticationError, match="credentials were not provided"):
             Client(url, verbose=False).predict("What is the CSP?", [], 10, [], api_name="/ask")
+        with pytest.raises(ValueError, match="Could not login"):
+            Client(url, auth=("analyst", "wrong-pass"), verbose=False)
+        for path in ("config", "gradio_api/info"):  # the page's wiring is not shown either
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(url + path, timeout=30)
+            assert refused.value.code == 401, path
         client = Client(url, auth=("analyst", "s3cret-pass"), verbose=False)
         history, *_ = client.predict("What is the CSP?", [], 10, [p.name for p in CORPUS.glob("*.txt")], api_name="/ask")
         assert history[-1]["role"] == "assistant"

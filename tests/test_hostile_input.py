@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import re
 import tempfile
 from pathlib import Path
@@ -19,10 +20,11 @@ from hypothesis import strategies as st
 from ragbot import cli
 from ragbot.answer import Answer
 from ragbot.app.render import answer_markdown, as_text
+from ragbot.cli.common import EXIT_ERROR, EXIT_USAGE
 from ragbot.corpus.edit import add_document
 from ragbot.corpus.folder import UPLOAD_SUFFIXES
 from ragbot.errors import RagbotError
-from ragbot.question import clean_question
+from ragbot.question import Question, clean_question
 from ragbot.settings import Settings
 
 from .test_library import make_pdf
@@ -64,10 +66,24 @@ def test_a_question_that_is_not_text_is_refused_clearly(value):
         clean_question(value, 1000)
 
 
+def expected_exit(question: str, flags: list[str]) -> int | None:
+    """What `ragbot ask` must return: 0 (answered), 1 (one ragbot error line), 2 (usage); None where argparse reads an option."""
+    if question.startswith("-"):
+        return None  # "-k" or "--frobnicate" is an option to argparse, "-" alone or "-3" a positional: argparse's call
+    if flags == ["-k", "x"]:
+        return EXIT_USAGE
+    try:
+        Question.parse(question, Settings().max_question_chars, int(flags[1]) if flags[:1] == ["-k"] else None)
+    except RagbotError:
+        return EXIT_ERROR
+    return 0
+
+
 @FAST
 @given(question=questions, flags=st.sampled_from([[], ["--json"], ["-k", "3"], ["-k", "0"], ["-k", "x"]]))
 @example(question="--frobnicate", flags=[])
 @example(question="-k", flags=["--json"])
+@example(question="What share of South Korea's energy supplies passes through the Malacca Strait?", flags=["--json"])
 def test_the_cli_ask_path_exits_cleanly_on_any_question(pipeline, monkeypatch, question: str, flags: list[str]):
     monkeypatch.setattr(cli.ask, "load_pipeline", lambda _settings: pipeline)  # the real pipeline, loaded once
     out, err = io.StringIO(), io.StringIO()
@@ -76,10 +92,19 @@ def test_the_cli_ask_path_exits_cleanly_on_any_question(pipeline, monkeypatch, q
             code = cli.main(["ask", *flags, question])
         except SystemExit as exc:  # argparse: a question that looks like an option is a usage error
             code = exc.code
-    assert "Traceback" not in err.getvalue()
-    assert code in (0, 1, 2), code
-    if code:
-        assert len([line for line in err.getvalue().splitlines() if line.strip()]) == 1, err.getvalue()
+    expected = expected_exit(question, flags)
+    assert code == expected if expected is not None else code in (0, EXIT_USAGE), (code, err.getvalue())
+    errors = [line for line in err.getvalue().splitlines() if line.strip()]
+    if code == 0:
+        assert out.getvalue().strip() and "Traceback" not in err.getvalue()
+        if "--json" in flags:
+            answer = json.loads(out.getvalue())
+            assert answer["status"] in ("answered", "abstained", "unsure") and answer["answer"], answer
+            assert answer["status"] == "abstained" or answer["citations"], "an answer cites its passages"
+    else:
+        assert len(errors) == 1 and "error: " in errors[0] and out.getvalue() == "", err.getvalue()
+        usage = errors[0].startswith(("ragbot: error:", "ragbot ask: error:")) and errors[0].endswith("--help`)")
+        assert usage if code == EXIT_USAGE else errors[0].startswith("ragbot: error:") and not usage, errors[0]
 
 
 junk = st.one_of(
@@ -98,9 +123,18 @@ setting_names = st.sampled_from(sorted(Settings.model_fields))
 @given(values=st.dictionaries(st.one_of(setting_names, st.text(max_size=12)), junk, max_size=4))
 def test_settings_from_any_dict_are_valid_or_one_line_error(values):
     try:
-        Settings.from_dict(values)
+        loaded = Settings.from_dict(values)
     except RagbotError as exc:
         assert "\n" not in str(exc) and str(exc).startswith("invalid setting")
+    else:
+        assert set(values) <= set(Settings.model_fields), "an unknown key is refused, never ignored"
+        assert_valid(loaded)
+
+
+def assert_valid(loaded: Settings) -> None:
+    """Settings that were accepted hold values that pass validation again, thresholds in order."""
+    assert Settings.from_dict(loaded.model_dump()) == loaded
+    assert loaded.judge_abstain_below <= loaded.judge_answer_from
 
 
 @FAST
@@ -112,9 +146,11 @@ def test_settings_from_any_dict_are_valid_or_one_line_error(values):
 def test_settings_from_any_environment_are_valid_or_one_line_error(env):
     env = {k: v.replace("\x00", "") for k, v in env.items()}  # a real environment cannot hold NUL
     try:
-        Settings.load(config_file=None, env=env)
+        loaded = Settings.load(config_file=None, env=env)
     except RagbotError as exc:
-        assert "\n" not in str(exc)
+        assert "\n" not in str(exc) and str(exc).startswith("invalid setting")
+    else:
+        assert_valid(loaded)
 
 
 @FAST
@@ -124,9 +160,11 @@ def test_any_config_file_is_read_or_refused_in_one_line(data: bytes):
         path = Path(tmp) / "ragbot.toml"
         path.write_bytes(data)
         try:
-            Settings.load(config_file=path, env={})
+            loaded = Settings.load(config_file=path, env={})
         except RagbotError as exc:
-            assert "\n" not in str(exc)
+            assert "\n" not in str(exc) and ("is not valid TOML" in str(exc) or str(exc).startswith("invalid setting"))
+        else:
+            assert_valid(loaded)
 
 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9._-]+$")

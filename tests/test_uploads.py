@@ -7,6 +7,7 @@ from pathlib import Path
 import httpx
 
 from ragbot.app.live import LivePipeline
+from ragbot.app.roles import EDITORS_ONLY
 from ragbot.app.uploads import add_files
 from ragbot.chain import Pipeline
 from ragbot.settings import Settings
@@ -59,3 +60,16 @@ def test_the_upload_route_is_for_editors_and_answers_what_was_added(deployment):
         assert r.status_code == 400 and r.json() == {"error": "x.pdf is empty"}
         assert client.post("/api/briefs/upload", auth=EDITOR).status_code == 400
         assert "/api/briefs/upload" in client.get("/api/openapi.json", auth=READER).json()["paths"]
+
+
+def test_the_server_refuses_a_readers_upload_and_one_over_the_size_limit_writing_nothing(deployment):
+    url, root = deployment
+    before = sorted(p.name for p in (root / "corpus").iterdir())
+    big = b"A sentence about harbour pilots.\n" * (10_000_000 // 33 + 1)  # just over the default max_upload_mb = 10
+    assert len(big) > 10_000_000
+    with httpx.Client(base_url=url, timeout=300) as client:
+        r = client.post("/api/briefs/upload", files=[("files", ("note.txt", b"A note about harbour pilots.\n"))], auth=READER)
+        assert r.status_code == 403 and r.json()["error"] == EDITORS_ONLY, r.text
+        r = client.post("/api/briefs/upload", files=[("files", ("big.txt", big))], auth=EDITOR)
+        assert r.status_code in (400, 413) and "big.txt" in r.json()["error"] and "limit is 10 MB" in r.json()["error"], r.text
+    assert sorted(p.name for p in (root / "corpus").iterdir()) == before, "nothing written"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ragbot.answer import ABSTAIN_TEXT, PENDING, STATUSES, Final, Preview, Retrieval, Token, Verdict
+from ragbot.answer import ABSTAIN_TEXT, PENDING, Final, Preview, Retrieval, Token, Verdict
 from ragbot.chain import Pipeline
 from ragbot.citations import CitationVerifier, split_claims
 from ragbot.condense import is_followup, rewrite_by_rule
@@ -60,7 +60,7 @@ def test_streaming_yields_the_quotes_then_the_check_then_text_then_a_verified_an
     assert "token" in kinds and kinds.index("token") < len(kinds) - 1, "text streams before the end"
     assert isinstance(events[-1], Final) and kinds.count("answer") == 1
     final = events[-1].answer
-    assert final.engine == "llm" and final.status in STATUSES
+    assert final.engine == "llm" and final.status == "answered" and final.citations, final.to_dict()
     assert final.timings_ms["judgement"] <= final.timings_ms["first_token"] < final.timings_ms["total"]
     assert final.checks["p_yes"] == events[1].p_yes and final.confidence == events[1].confidence
 
@@ -182,9 +182,12 @@ def test_follow_ups_are_rewritten_by_rule_without_an_llm(pipeline: Pipeline) -> 
     assert any("Malacca" in c.passage.text for c in answer.citations)
 
 
-def test_follow_ups_are_rewritten_by_the_llm_when_there_is_one(llm_pipeline: Pipeline) -> None:
+def test_follow_ups_are_rewritten_by_the_llm_when_there_is_one(pipeline: Pipeline) -> None:
+    """Qwen, the bundled model: SmolLM2 says nothing usable here (None), which would test only the rule again."""
+    qwen = Pipeline(pipeline.settings.model_copy(update={**PLUMBING, "llm_model": "qwen2.5-1.5b"}), pipeline.index, pipeline.encoder)
     history = [("What did Korea announce at the 2019 Busan summit?", "It announced new funding [1].")]
-    rewritten = rewrite_with_model(llm_pipeline.engine().model, "and what about Japan?", history)
-    assert rewritten is None or (rewritten.endswith("?") and rewritten != "and what about Japan?"), "one question, or None"
-    answer = llm_pipeline.ask("and what about Japan?", history=history)
-    assert answer.standalone == rewritten or answer.standalone == rewrite_by_rule("and what about Japan?", history)
+    rewritten = rewrite_with_model(qwen.engine().model, "and what about Japan?", history)
+    assert rewritten is not None and rewritten.endswith("?") and rewritten.count("?") == 1, rewritten
+    assert "Japan" in rewritten and "Busan" in rewritten and "following:" not in rewritten, "standalone, in the model's words"
+    prepared = qwen.prepare(qwen.question("and what about Japan?", history=history))
+    assert prepared.standalone == rewritten, "the pipeline retrieves for the model's rewrite, not the rule's"

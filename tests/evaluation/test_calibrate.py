@@ -44,6 +44,7 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.mark.timeout(3600)  # 28 questions through the Qwen judge, as long as its subprocess may take
 def test_calibration_on_another_library_changes_the_thresholds_and_reports_the_held_out_half(library: Path):
     proc = ragbot("eval", "--calibrate", "--dataset", "qa.jsonl", "--out", "record", cwd=library, timeout=3600)
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from ragbot.corpus.folder import corpus_files, decode
 from ragbot.evaluation.dataset import load_dataset
 
@@ -13,6 +15,7 @@ from ..conftest import CORPUS, ROOT
 from ..test_cli import assert_one_line_error, ragbot
 
 
+@pytest.mark.timeout(1800)  # its subprocess alone may take 900 s
 def test_drafts_pass_the_dataset_checks_unedited_and_are_marked_for_review(pipeline, settings, tmp_path: Path):
     out = tmp_path / "drafts.jsonl"
     env = {"RAGBOT_INDEX_DIR": str(settings.index_dir), "RAGBOT_LLM_MODEL": "smollm2-135m"}

@@ -58,6 +58,7 @@ def bare_llm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, st
     del server
 
 
+@pytest.mark.timeout(1800)  # its subprocess alone may take 900 s
 def test_every_system_in_one_run_and_one_table(four: Path, ragbot_server: str, bare_llm: tuple[str, str], index, settings, tmp_path):
     prompt = tmp_path / "prompt.txt"
     prompt.write_text("Answer in one short sentence. If you do not know, say that you don't know.\n", encoding="utf-8")

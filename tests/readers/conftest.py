@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from ragbot.readers import ocr
 
 from ..conftest import CORPUS
+from ..required import require
 from .render import Brief, brief_from_file, drawable_brief
 
 OWN = Path(__file__).parent / "data" / "2026-02_harbour-pilots-brief.md"
@@ -48,10 +48,7 @@ def require_tesseract() -> None:
     """Tesseract must be here: under CI its absence fails the test (``make test`` installs it as root), elsewhere it skips."""
     ocr._found.cache_clear()
     if not ocr.available():
-        message = "tesseract-ocr is not installed (make ocr installs it as root)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        require("tesseract-ocr", "not installed (`make ocr` installs it as root)")
 
 
 @pytest.fixture

@@ -23,14 +23,19 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from ..required import require
 from .backends import Backend
 
 USER = "ragbot"
 
 
+POSTGRES_GLOB = "/usr/lib/postgresql/*/bin"  # RAGBOT_TEST_POSTGRES_GLOB points it elsewhere (to show a CI run without PostgreSQL)
+
+
 def postgres_bin() -> Path | None:
     """The folder holding initdb and pg_ctl: the newest /usr/lib/postgresql/*/bin, else initdb's on PATH; None if neither."""
-    folders = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda d: int(Path(d).parent.name) if Path(d).parent.name.isdigit() else 0)
+    pattern = os.environ.get("RAGBOT_TEST_POSTGRES_GLOB", POSTGRES_GLOB)
+    folders = sorted(glob.glob(pattern), key=lambda d: int(Path(d).parent.name) if Path(d).parent.name.isdigit() else 0)
     which = shutil.which("initdb")
     for folder in [*(Path(d) for d in reversed(folders)), *([Path(which).resolve().parent] if which else [])]:
         if (folder / "initdb").exists() and (folder / "pg_ctl").exists():
@@ -101,21 +106,24 @@ class PostgresServer:
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
-    """A PostgreSQL server for the session, or a skip saying why there is none."""
+    """A PostgreSQL server for the session; if there is none, a failure under CI and a skip elsewhere, saying why."""
     bindir = postgres_bin()
     if bindir is None:
-        pytest.skip("PostgreSQL is not installed (no initdb in /usr/lib/postgresql/*/bin or on PATH); `make postgres` installs it")
+        require("PostgreSQL", "no initdb and pg_ctl in /usr/lib/postgresql/*/bin or on PATH (`make postgres` installs them)")
     run_as = None
     if os.geteuid() == 0:
         try:
             run_as = pwd.getpwnam("postgres").pw_name
         except KeyError:
-            pytest.skip("running as root, and there is no postgres user to run initdb and the server as")
+            require("PostgreSQL", "running as root, and there is no postgres user to run initdb and the server as")
         if shutil.which("runuser") is None:
-            pytest.skip("running as root, and there is no runuser to start PostgreSQL as the postgres user")
+            require("PostgreSQL", "running as root, and there is no runuser to start the server as the postgres user")
     server = PostgresServer(bindir, run_as)
     try:
-        server.start()
+        try:
+            server.start()
+        except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:  # installed but broken: a failure here and under CI
+            pytest.fail(f"PostgreSQL is required: the server in {bindir} did not start: {str(e).strip()[:300]}", pytrace=False)
         print(f"\nPostgreSQL ({bindir}) on 127.0.0.1:{server.port}, started in {server.seconds:.1f} s")
         yield server
     finally:
