@@ -17,10 +17,10 @@ LOGIN = ("ops", "ops-pass-1")
 
 @pytest.fixture(scope="module")
 def served(index, settings, tmp_path_factory) -> Any:
-    """`ragbot serve` with a login and the LLM engine (SmolLM2), so /readyz waits for the model."""
+    """`ragbot serve` with a login and the LLM engine (SmolLM2), so /readyz waits for the model; two generations at once."""
     env = {"RAGBOT_INDEX_DIR": str(settings.index_dir), "RAGBOT_CORPUS_DIR": str(CORPUS), "RAGBOT_ENGINE": "llm",
            "RAGBOT_DATA_DIR": str(tmp_path_factory.mktemp("data")), "RAGBOT_USER": LOGIN[0], "RAGBOT_PASSWORD": LOGIN[1],
-           **SMALL_LLM}  # fmt: skip
+           "RAGBOT_LLM_CONCURRENCY": "2", **SMALL_LLM}  # fmt: skip
     with running_server(env) as url, httpx.Client(base_url=url, timeout=300) as client:
         yield client
 
@@ -109,3 +109,7 @@ def test_an_llm_answer_counts_its_state_and_the_judges_time(served):
         - total(before, "ragbot_http_requests_total", route="/api/ask", engine="llm")
         == 1
     )
+
+
+def test_llm_concurrency_sets_the_llm_groups_limit(served):
+    assert total(scrape(served), "ragbot_queue_limit", group="llm") == 2  # the API's slots, which the page's writes hold too

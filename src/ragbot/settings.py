@@ -78,6 +78,9 @@ class Settings(BaseModel):
     llm_context_tokens: int = Field(320, ge=50, le=3000, description="evidence sentences put in the prompt, in tiktoken tokens")
     llm_max_tokens: int = Field(160, ge=16, le=2000, description="longest written answer, in tokens")
     llm_threads: int = Field(2, ge=1, le=64)
+    # docs/deploy.md "Sizing": 1 for the bundled model (one llama.cpp slot); for llm_base_url, the backend's parallel slots
+    # divided among the replicas that share it
+    llm_concurrency: int = Field(1, ge=1, le=256, description="written answers generated at once per replica, page and API together")
     llm_timeout: float = Field(180.0, gt=0, description="seconds to wait for the LLM before falling back to the extractive answer")
     # bench/calibrate_support.py on eval/briefs_qa.jsonl (Qwen 1.5B's answers replayed): 0.55 and 0.6 tie on key facts and
     # citation precision, above 0.6 both fall; 0.55 drops fewer written sentences

@@ -19,7 +19,7 @@ import gradio as gr
 
 from ragbot.answer import PENDING, Answer, Turn, Verdict
 from ragbot.app import metrics
-from ragbot.app.concurrency import ASK_GROUP, LANES, LLM_GROUP, LLM_LIMIT
+from ragbot.app.concurrency import ASK_GROUP, LANES, LLM_GROUP
 from ragbot.app.live import LivePipeline, brief_choices
 from ragbot.app.render import HIT_ID, SOURCES_PLACEHOLDER, VIEWER_PLACEHOLDER, answer_markdown, as_text, render_document, render_sources
 from ragbot.chain import Pipeline, Prepared
@@ -310,7 +310,7 @@ def build_chat_tab(live: LivePipeline, store: UserDataStore) -> ChatTab:
             written,
             api_name=False,
             concurrency_id=LLM_GROUP,
-            concurrency_limit=LLM_LIMIT,
+            concurrency_limit=live.pipeline.settings.llm_concurrency,  # the API's calls share LANES' same limit
         )
         for trigger, api in ((tab.ask.click, "ask"), (tab.question.submit, False))
     ]

@@ -4,7 +4,7 @@ Events in different concurrency groups never wait for each other: Gradio's queue
 group and starts the next event of any group that is under its limit. So a slow event (a generated
 LLM answer) belongs in LLM_GROUP, and retrieval-only requests keep flowing in ASK_GROUP beside it.
 The HTTP API (ragbot/app/api.py) takes its slots from the same groups through LANES, so the page and
-the API together run at most ASK_LIMIT asks and LLM_LIMIT generations at once.
+the API together run at most ASK_LIMIT asks and ``llm_concurrency`` generations at once (configure()).
 """
 
 from __future__ import annotations
@@ -15,12 +15,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from ragbot.settings import Settings
+
 ASK_GROUP = "ask"  # the Ask button and Enter in the question box: retrieval + extractive answer, ~20 ms of CPU each
 # Asks run at once. bench/load.py, 20 users, 5 runs each: limit 1, 2, 4 gave 14.7, 16.2, 17.1 requests/s (medians; ranges
 # overlap) and p95 2.1, 1.6, 1.7 s; 4 had the best median and the narrowest range, and more only adds GIL contention on 2 cores.
 ASK_LIMIT = 4
 LLM_GROUP = "llm"  # reserved for a generative answer engine's event: its own line, so it never holds up ASK_GROUP
-LLM_LIMIT = 1  # one generation at a time leaves the other core to retrieval
+# Generations at once: the llm_concurrency setting (configure()). 1 for the bundled model (one llama.cpp slot, and the other
+# core left to retrieval); a remote backend's parallel slots for llm_base_url (docs/deploy.md "Sizing").
 # numpy (OpenBLAS) threads while serving: its default of 2 per ask thrashes once asks or other jobs share the cores
 # (bench/load.py, 20 users: 4.0-6.1 requests/s and p95 8-9 s with the default, 15-19 requests/s and p95 1.3-2.7 s with 1).
 BLAS_THREADS = 1
@@ -57,6 +60,13 @@ class Lanes:
             return False
         self.running[group] += 1
         return True
+
+    def set_limit(self, group: str, limit: int) -> None:
+        """Run at most ``limit`` of the group at once from now on (waiting callers are woken to look again)."""
+        with self._free:
+            self.limits[group] = limit
+            self.running.setdefault(group, 0)
+            self._free.notify_all()
 
     def give_back(self, group: str) -> None:
         with self._free:
@@ -108,4 +118,9 @@ class Slot:
 
 
 # The one set of slots of this process: ragbot serves one page and one API from it.
-LANES = Lanes({ASK_GROUP: ASK_LIMIT, LLM_GROUP: LLM_LIMIT}, QUEUE_MAX_SIZE)
+LANES = Lanes({ASK_GROUP: ASK_LIMIT, LLM_GROUP: Settings.model_fields["llm_concurrency"].default}, QUEUE_MAX_SIZE)
+
+
+def configure(settings: Settings, lanes: Lanes = LANES) -> None:
+    """The limits that come from settings: ``llm_concurrency`` generations at once, page and API together."""
+    lanes.set_limit(LLM_GROUP, settings.llm_concurrency)

@@ -43,6 +43,7 @@ def serve(settings: Settings) -> None:
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(concurrency.BLAS_THREADS, user_api="blas")
+    concurrency.configure(settings)  # llm_concurrency generations at once, page and API alike
     pipeline = Pipeline.load(settings)
     live = LivePipeline(pipeline)
     readiness = Readiness(live, needs_llm=settings.engine == "llm")  # /readyz says "loading" until the model is up
