@@ -7,7 +7,7 @@ import threading
 
 from ragbot.app import concurrency, metrics
 from ragbot.app.api import build_api
-from ragbot.app.auth import ApiLogin
+from ragbot.app.auth import ApiLogin, RevokeRemoved
 from ragbot.app.guard import Guard
 from ragbot.app.health import Readiness, build_health
 from ragbot.app.live import LivePipeline
@@ -65,8 +65,11 @@ def serve(settings: Settings) -> None:
             max_file_size=f"{settings.max_upload_mb}mb",  # larger uploads are refused before they reach ragbot
             auth=users.check if users.login_required else None,
             # The API's routes come before Gradio's; Guard refuses URL fetches and huge bodies on every route (ragbot/app/guard.py);
-            # RequestMetrics counts and times every request, refused ones too.
-            app_kwargs={"middleware": [Middleware(metrics.RequestMetrics), Middleware(Guard)], "routes": [*health.routes, *api.routes]},
+            # RequestMetrics counts and times every request, refused ones too; RevokeRemoved logs out users removed meanwhile.
+            app_kwargs={
+                "middleware": [Middleware(metrics.RequestMetrics), Middleware(Guard), Middleware(RevokeRemoved, users=users)],
+                "routes": [*health.routes, *api.routes],
+            },
             state_session_capacity=concurrency.SESSION_CAPACITY,
         )
     except OSError as exc:
