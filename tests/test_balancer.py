@@ -2,7 +2,8 @@
 
 Gradio keeps a page's login in the memory of the replica it logged in to; the test shows that a browser
 without the route cookie is refused on the other replica, that with it every request stays on one
-replica, and that a brief uploaded through one replica is asked and cited through the other.
+replica, and that a brief uploaded through one replica is asked and cited through the other, over the API and
+on the page in Chromium.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -23,6 +25,7 @@ import pytest
 from .conftest import CORPUS, EDITOR, ROOT, running_server
 from .readers.conftest import own_brief
 from .readers.render import render_pdf
+from .test_browser import CHROMIUM, CHROMIUM_ARGS
 from .test_health import samples, total
 
 SHIPPED = ROOT / "deploy" / "nginx" / "ragbot.conf"
@@ -147,7 +150,7 @@ def test_a_page_login_stays_on_its_replica_and_is_a_stranger_on_the_other(balanc
     assert 0 < refused < 40, refused  # the other replica does not know the login: why pages are pinned
 
 
-def test_a_brief_uploaded_through_one_replica_is_cited_through_the_other(balanced):
+def test_a_brief_uploaded_through_one_replica_is_cited_through_the_other(balanced, tmp_path):
     balancer, urls, cert = balanced
     routes: dict[int, str] = {}
     for n in range(40):
@@ -167,3 +170,45 @@ def test_a_brief_uploaded_through_one_replica_is_cited_through_the_other(balance
     finally:
         for client in clients.values():
             client.close()
+    if os.environ.get("CI") or CHROMIUM.exists():  # the same on the page in Chromium: upload through one, cited through the other
+        pages_upload_and_ask_through_the_balancer(balancer, [routes[0], routes[1]], tmp_path)
+
+
+def logged_in_page(browser: Any, balancer: str, route: str) -> Any:
+    """A page through nginx, pinned to one replica by its route cookie, logged in as the editor."""
+    context = browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 900})  # the self-signed certificate
+    context.add_cookies([{"name": "ragbot_route", "value": route, "url": balancer}])
+    page = context.new_page()
+    page.goto(balancer)
+    page.get_by_label("username").fill(EDITOR[0])
+    page.get_by_label("password").fill(EDITOR[1])
+    page.get_by_role("button", name="Login").click()
+    return page
+
+
+def pages_upload_and_ask_through_the_balancer(balancer: str, routes: list[str], folder: Path) -> None:
+    """Chromium: a page on one replica adds a brief; a page on the other asks about it and sees it cited."""
+    from playwright.sync_api import sync_playwright
+
+    brief = folder / "Reef survey 2026.md"
+    brief.write_text("# Reef survey\n\nThe 2026 reef survey counted 412 coral species around Palawan.\n", encoding="utf-8")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            first = logged_in_page(browser, balancer, routes[0])
+            first.get_by_role("tab", name="Documents").click()
+            first.locator("#rb-upload input[type=file]").set_input_files(str(brief))
+            first.get_by_role("button", name="Add to library").click()
+            first.locator("#rb-library-status").get_by_text("Added Reef-survey-2026.md").wait_for(timeout=120_000)
+            second = logged_in_page(browser, balancer, routes[1])
+            # the page's load event offers the library as it is now on that replica: the brief picker, under Settings
+            second.get_by_label("Question").wait_for(timeout=60_000)
+            second.get_by_text("Settings", exact=True).first.click()
+            second.locator("label", has_text="Reef survey").first.wait_for(timeout=60_000)
+            second.get_by_label("Question").fill("How many coral species did the 2026 reef survey count?")
+            second.get_by_role("button", name="Ask", exact=True).click()
+            second.locator(".rb-card").first.wait_for(timeout=60_000)
+            assert "412" in second.locator("[data-testid='bot']").last.inner_text()
+            assert "Reef survey" in second.locator(".rb-card").first.inner_text()
+        finally:
+            browser.close()
