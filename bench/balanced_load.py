@@ -7,7 +7,7 @@ no login), a self-signed certificate and nginx with the shipped site file (ports
 replaced), then runs bench/load.py against https://127.0.0.1:PORT/ (each simulated user keeps its
 route cookie, so its two requests per question reach one replica). Prints load.py's summary and what
 the replicas' own /metrics counted meanwhile: questions posted (POST /gradio_api/call/{api_name})
-and answers finished, summed over both replicas, against the questions load.py made (5 warm-up
+and answers finished, per replica and summed, against the questions load.py made (5 warm-up
 questions included).
 """
 
@@ -89,16 +89,18 @@ def nginx(folder: Path, replicas: list[int], port: int) -> subprocess.Popen[str]
     return subprocess.Popen([binary, "-c", str(folder / "nginx.conf"), "-e", str(folder / "error.log")], text=True)
 
 
-def counted(urls: list[str]) -> dict[str, float]:
-    """Questions posted and answers finished, summed over the replicas' /metrics."""
-    found = {"posted": 0.0, "answers": 0.0}
+def counted(urls: list[str]) -> list[dict[str, float]]:
+    """Questions posted and answers finished, per replica (its own /metrics)."""
+    found = []
     for url in urls:
+        mine = {"posted": 0.0, "answers": 0.0}
         for family in text_string_to_metric_families(httpx.get(f"{url}/metrics", timeout=30).text):
             for s in family.samples:
                 if s.name == "ragbot_http_requests_total" and s.labels.get("route") == "/gradio_api/call/{api_name}":
-                    found["posted"] += s.value if s.labels.get("method") == "POST" and s.labels.get("code") == "200" else 0
+                    mine["posted"] += s.value if s.labels.get("method") == "POST" and s.labels.get("code") == "200" else 0
                 elif s.name == "ragbot_answers_total" and s.labels.get("via") == "page":
-                    found["answers"] += s.value
+                    mine["answers"] += s.value
+        found.append(mine)
     return found
 
 
@@ -146,8 +148,10 @@ def main() -> None:
         after = counted(urls)
         summary = json.loads(load.stdout)
         made = summary["requests"] + WARMUP
-        grew = {k: after[k] - before[k] for k in after}
+        per_replica = [{k: a[k] - b[k] for k in a} for a, b in zip(after, before, strict=True)]
+        grew = {k: sum(r[k] for r in per_replica) for k in ("posted", "answers")}
         print(json.dumps(summary, indent=1))
+        print("per replica, posted:", [round(r["posted"]) for r in per_replica])
         off = {k: f"{v:.0f} ({(v - made) / made:+.2%})" for k, v in grew.items()}
         print(f"questions made by load.py (with {WARMUP} warm-up): {made}; posted per /metrics: {off['posted']}; answers: {off['answers']}")
     finally:
