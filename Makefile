@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup browser postgres ocr run index serve test lint bench clean
+.PHONY: setup browser postgres ocr nginx run index serve test lint bench clean
 
 setup: $(STAMP)
 
@@ -56,7 +56,13 @@ ocr:
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq tesseract-ocr >/dev/null; \
 		else echo "note: tesseract-ocr is not installed, so scanned PDFs cannot be read (apt-get install tesseract-ocr)"; fi; }
 
-test: setup browser postgres ocr
+# The balancer test runs deploy/nginx/ragbot.conf in Debian's nginx in front of two replicas (tests/test_balancer.py).
+nginx:
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] \
+		|| { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq nginx-light >/dev/null; } \
+		|| echo "note: nginx is not installed, so the balancer test will be skipped (apt-get install nginx-light)"
+
+test: setup browser postgres ocr nginx
 	$(BIN)/python -m pytest -q
 
 lint: setup

@@ -78,6 +78,9 @@ class Settings(BaseModel):
     llm_context_tokens: int = Field(320, ge=50, le=3000, description="evidence sentences put in the prompt, in tiktoken tokens")
     llm_max_tokens: int = Field(160, ge=16, le=2000, description="longest written answer, in tokens")
     llm_threads: int = Field(2, ge=1, le=64)
+    # docs/deploy.md "Sizing": 1 for the bundled model (one llama.cpp slot); for llm_base_url, the backend's parallel slots
+    # divided among the replicas that share it
+    llm_concurrency: int = Field(1, ge=1, le=256, description="written answers generated at once per replica, page and API together")
     llm_timeout: float = Field(180.0, gt=0, description="seconds to wait for the LLM before falling back to the extractive answer")
     # chosen by bench/calibrate_support.py on recorded answers (docs/measurements/)
     support_threshold: float = Field(0.55, gt=0.0, le=1.0, description="a generated sentence needs this support from a passage it cites")

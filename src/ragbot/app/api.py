@@ -46,7 +46,7 @@ class AskHandlers:
     async def ask(self, body: AskRequest, request: Request) -> Response:
         """The `ragbot ask --json` object, or server-sent events (preview, verdict, token, answer) when streaming."""
         pipeline, question = self.asking.prepare(body.question, body.docs, body.k)
-        slot = await self.asking.slot_for(body.engine or pipeline.settings.engine)
+        slot = await self.asking.slot_for(body.engine or pipeline.settings.engine, request.scope)
         if body.stream or "text/event-stream" in request.headers.get("accept", ""):
             return SlotStream(written(answer_events(pipeline, question, body.engine), sse), slot)
         return JSONResponse(await self.asking.answer_once(slot, pipeline, question, body.engine))

@@ -11,6 +11,8 @@ from typing import Any
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
+from ragbot.answer import Final
+from ragbot.app import metrics
 from ragbot.app.api_errors import ApiError
 from ragbot.app.concurrency import ASK_GROUP, LLM_GROUP, Lanes, Slot
 from ragbot.app.live import LivePipeline
@@ -36,6 +38,8 @@ def scope(pipeline: Pipeline, docs: list[str] | None) -> set[str] | None:
 def answer_events(pipeline: Pipeline, question: Question, engine: str | None) -> Iterator[tuple[str, dict[str, Any]]]:
     """Pipeline.stream as (event, data) pairs: preview (the quotes, pending), verdict, token, then answer (``ask --json``'s object)."""
     for event in pipeline.stream(question, engine):
+        if isinstance(event, Final):
+            metrics.record_answer(event.answer.engine, event.answer.status, event.answer.timings_ms, "api")
         yield event.name, event.data()
 
 
@@ -90,8 +94,12 @@ class Asking:
         found = scope(pipeline, docs)
         return pipeline, replace(question, docs=None if found is None else frozenset(found))
 
-    async def slot_for(self, engine: str) -> Slot:
-        """A slot in the engine's queue group (LLM_GROUP for written answers), or 503 when too many are waiting."""
+    async def slot_for(self, engine: str, scope: dict[str, Any]) -> Slot:
+        """A slot in the engine's queue group (LLM_GROUP for written answers), or 503 when too many are waiting.
+
+        The request's metrics are labelled with the engine (``scope``: the request's ASGI scope).
+        """
+        metrics.tag_engine(scope, engine)
         slot = await self.lanes.take(LLM_GROUP if engine == "llm" else ASK_GROUP)
         if slot is None:
             raise ApiError(503, "ragbot is busy: too many requests are waiting; try again shortly", "busy", {"Retry-After": "5"})
@@ -100,7 +108,9 @@ class Asking:
     async def answer_once(self, slot: Slot, pipeline: Pipeline, question: Question, engine: str | None) -> dict[str, Any]:
         """The final answer's object (``ragbot ask --json``'s), computed in a worker thread."""
         try:
-            return (await run_in_threadpool(pipeline.ask, question, engine)).to_dict()
+            answer = await run_in_threadpool(pipeline.ask, question, engine)
+            metrics.record_answer(answer.engine, answer.status, answer.timings_ms, "api")
+            return answer.to_dict()
         except RagbotError as exc:
             raise ApiError(500, str(exc), "answer_failed") from None
         finally:

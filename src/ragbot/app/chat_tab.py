@@ -18,7 +18,8 @@ from typing import Any
 import gradio as gr
 
 from ragbot.answer import PENDING, Answer, Turn, Verdict
-from ragbot.app.concurrency import ASK_GROUP, LANES, LLM_GROUP, LLM_LIMIT
+from ragbot.app import metrics
+from ragbot.app.concurrency import ASK_GROUP, LANES, LLM_GROUP
 from ragbot.app.live import LivePipeline, brief_choices
 from ragbot.app.render import HIT_ID, SOURCES_PLACEHOLDER, VIEWER_PLACEHOLDER, answer_markdown, as_text, render_document, render_sources
 from ragbot.chain import Pipeline, Prepared
@@ -134,6 +135,7 @@ class ChatHandlers:
     def settle(self, answer: Answer, history: list[dict[str, Any]], turns: list[tuple[str, str]], top_k: int, briefs: list[str]) -> tuple:
         """The finished turn: chat, source cards, the record feedback refers to, the source picker and the conversation."""
         pipeline = self.live.pipeline
+        metrics.record_answer(answer.engine, answer.status, answer.timings_ms, "page")
         label = "" if answer.answered else "closest: "
         sources = [(f"[{c.n}] {label}{c.passage.title}", c.passage.passage_id) for c in answer.citations]
         if answer.abstained:
@@ -308,7 +310,7 @@ def build_chat_tab(live: LivePipeline, store: UserDataStore) -> ChatTab:
             written,
             api_name=False,
             concurrency_id=LLM_GROUP,
-            concurrency_limit=LLM_LIMIT,
+            concurrency_limit=live.pipeline.settings.llm_concurrency,  # the API's calls share LANES' same limit
         )
         for trigger, api in ((tab.ask.click, "ask"), (tab.question.submit, False))
     ]

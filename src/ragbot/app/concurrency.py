@@ -4,7 +4,7 @@ Events in different concurrency groups never wait for each other: Gradio's queue
 group and starts the next event of any group that is under its limit. So a slow event (a generated
 LLM answer) belongs in LLM_GROUP, and retrieval-only requests keep flowing in ASK_GROUP beside it.
 The HTTP API (ragbot/app/api.py) takes its slots from the same groups through LANES, so the page and
-the API together run at most ASK_LIMIT asks and LLM_LIMIT generations at once.
+the API together run at most ASK_LIMIT asks and ``llm_concurrency`` generations at once (configure()).
 """
 
 from __future__ import annotations
@@ -15,11 +15,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from ragbot.settings import Settings
+
 ASK_GROUP = "ask"  # the Ask button and Enter in the question box: retrieval + extractive answer, milliseconds of CPU each
 # Asks run at once, a few at a time: more only adds GIL contention on a small machine.
 ASK_LIMIT = 4
 LLM_GROUP = "llm"  # reserved for a generative answer engine's event: its own line, so it never holds up ASK_GROUP
-LLM_LIMIT = 1  # one generation at a time leaves the other core to retrieval
+# Generations at once: the llm_concurrency setting (configure()). 1 for the bundled model (one llama.cpp slot, and the other
+# core left to retrieval); a remote backend's parallel slots for llm_base_url (docs/deploy.md "Sizing").
 # numpy (OpenBLAS) threads while serving: its default of one per core thrashes once asks or other jobs share the cores.
 BLAS_THREADS = 1
 # Sessions whose state Gradio keeps in memory (every API call is a new session): its default of 10,000 lets memory grow
@@ -55,6 +58,13 @@ class Lanes:
             return False
         self.running[group] += 1
         return True
+
+    def set_limit(self, group: str, limit: int) -> None:
+        """Run at most ``limit`` of the group at once from now on (waiting callers are woken to look again)."""
+        with self._free:
+            self.limits[group] = limit
+            self.running.setdefault(group, 0)
+            self._free.notify_all()
 
     def give_back(self, group: str) -> None:
         with self._free:
@@ -106,4 +116,9 @@ class Slot:
 
 
 # The one set of slots of this process: ragbot serves one page and one API from it.
-LANES = Lanes({ASK_GROUP: ASK_LIMIT, LLM_GROUP: LLM_LIMIT}, QUEUE_MAX_SIZE)
+LANES = Lanes({ASK_GROUP: ASK_LIMIT, LLM_GROUP: Settings.model_fields["llm_concurrency"].default}, QUEUE_MAX_SIZE)
+
+
+def configure(settings: Settings, lanes: Lanes = LANES) -> None:
+    """The limits that come from settings: ``llm_concurrency`` generations at once, page and API together."""
+    lanes.set_limit(LLM_GROUP, settings.llm_concurrency)

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
+from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -133,13 +134,13 @@ class OpenAIHandlers:
         """OpenAI's model list, with the one model "ragbot"."""
         return {"object": "list", "data": [{"id": MODEL, "object": "model", "created": 0, "owned_by": "ragbot"}]}
 
-    async def chat_completions(self, body: ChatRequest) -> Response:
+    async def chat_completions(self, body: ChatRequest, request: Request) -> Response:
         """A chat completion (or its chunks, ending `data: [DONE]`) whose content is the checked answer with numbered references."""
         if body.model != MODEL:
             raise ApiError(404, f"the model {body.model!r} does not exist; ragbot serves one model, {MODEL!r}", "model_not_found")
         text, history = conversation(body.messages)
         pipeline, question = self.asking.prepare(text, body.docs, None, history)
-        slot = await self.asking.slot_for(body.engine or pipeline.settings.engine)
+        slot = await self.asking.slot_for(body.engine or pipeline.settings.engine, request.scope)
         cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
         if not body.stream:
             return JSONResponse(completion(cid, created, await self.asking.answer_once(slot, pipeline, question, body.engine)))

@@ -3,6 +3,10 @@
 Users come from RAGBOT_USER/RAGBOT_PASSWORD (one editor) and the ``users_file`` setting (RAGBOT_USERS_FILE), a TOML or
 JSON list of {name, password or password_hash, role}. With no user at all there is no login and everyone is an editor,
 as on a loopback-only machine. The page hides what a reader may not do; the handlers check again, so the server refuses it.
+
+The users file is read again whenever it changes (one stat per check), so `ragbot users add/remove` reach running replicas
+at their next request; a file that cannot be read keeps the users read before. Whether there is a login at all is
+decided at start: a server started without any user must be restarted to get one.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import hmac
 import json
 import os
 import secrets
+import sys
 import threading
 import tomllib
 from collections.abc import Callable, Mapping
@@ -71,33 +76,75 @@ class User(BaseModel):
         return self
 
 
+def _by_name(users: list[User]) -> dict[str, User]:
+    """The users by name; a name listed twice is an error."""
+    found: dict[str, User] = {}
+    for user in users:
+        if user.name in found:
+            raise RagbotError(f"user {user.name!r} is listed twice")
+        found[user.name] = user
+    return found
+
+
+def file_stamp(path: Path) -> tuple[int, int, int] | None:
+    """The file's modification time, inode and size (None when it is missing): a change means it was rewritten."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_ino, st.st_size
+
+
 class Users:
     """The logins and roles of a deployment; with none, there is no login and everyone is an editor."""
 
-    def __init__(self, users: list[User] | None = None) -> None:
-        self.by_name: dict[str, User] = {}
-        for user in users or []:
-            if user.name in self.by_name:
-                raise RagbotError(f"user {user.name!r} is listed twice")
-            self.by_name[user.name] = user
+    def __init__(self, users: list[User] | None = None, users_file: Path | None = None) -> None:
+        self._fixed = list(users or [])  # RAGBOT_USER, or the users given
+        self._file = users_file
+        self._stamp = file_stamp(users_file) if users_file else None
+        self._by_name = _by_name([*self._fixed, *(read_users_file(users_file) if users_file else [])])
         self._checked: set[bytes] = set()  # digests of (name, password) pairs already verified: a hash costs tens of milliseconds
         self._lock = threading.Lock()
         self._key = secrets.token_bytes(32)
 
     @classmethod
     def load(cls, users_file: str | Path = "", env: Mapping[str, str] | None = None) -> Users:
-        """RAGBOT_USER/RAGBOT_PASSWORD as an editor, plus the users file's users."""
+        """RAGBOT_USER/RAGBOT_PASSWORD as an editor, plus the users file's users (read again when it changes)."""
         users = []
         login = login_from_environment(env)
         if login is not None:
             users.append(User(name=login[0], password=login[1], role=EDITOR))
-        if users_file:
-            users += read_users_file(Path(users_file))
-        return cls(users)
+        return cls(users, Path(users_file) if users_file else None)
+
+    @property
+    def by_name(self) -> dict[str, User]:
+        """The users now: the users file is read again when it has changed since it was last read."""
+        if self._file is not None:
+            stamp = file_stamp(self._file)
+            if stamp != self._stamp:
+                self._reload(self._file, stamp)
+        return self._by_name
+
+    def _reload(self, path: Path, stamp: tuple[int, int, int] | None) -> None:
+        with self._lock:
+            if stamp == self._stamp:
+                return
+            self._stamp = stamp
+            try:
+                users = _by_name([*self._fixed, *read_users_file(path)])
+            except RagbotError as exc:
+                print(f"ragbot: {exc}; still using the users read before", file=sys.stderr)
+                return
+            self._by_name = users
+            self._checked.clear()  # a password changed in the file no longer logs in
 
     @property
     def login_required(self) -> bool:
         return bool(self.by_name)
+
+    def exists(self, name: str | None) -> bool:
+        """Whether this name is a user now (a removed user's page session is ended by auth.RevokeRemoved)."""
+        return (name or "") in self.by_name
 
     def check(self, name: str, password: str) -> bool:
         """Whether name and password are a login (Gradio's `auth` callable, and the API's)."""
@@ -149,7 +196,7 @@ def read_users_file(path: Path) -> list[User]:
         data: Any = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
         raise RagbotError(f"the users file {path} is not valid {path.suffix.lstrip('.').upper() or 'TOML'}: {exc}") from None
-    entries = data.get("users") if isinstance(data, dict) else data
+    entries = data.get("users", []) if isinstance(data, dict) else data  # a file with no users yet lists none
     if not isinstance(entries, list):
         raise RagbotError(f'the users file {path} needs a list of users ([[users]] tables in TOML, a "users" list in JSON)')
     users = []

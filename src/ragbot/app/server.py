@@ -5,9 +5,11 @@ from __future__ import annotations
 import sys
 import threading
 
-from ragbot.app import concurrency
+from ragbot.app import concurrency, metrics
 from ragbot.app.api import build_api
+from ragbot.app.auth import ApiLogin, RevokeRemoved
 from ragbot.app.guard import Guard
+from ragbot.app.health import Readiness, build_health
 from ragbot.app.live import LivePipeline
 from ragbot.app.page import CSS, build_app
 from ragbot.app.roles import Users
@@ -29,14 +31,6 @@ def exposure_warning(host: str, login: object) -> str | None:
     )
 
 
-def warm_llm(pipeline: Pipeline) -> None:
-    """Load the LLM before the first question; if it cannot load, say so once (answers fall back to quotes)."""
-    try:
-        getattr(pipeline.engine("llm"), "model", None)  # the property joins the model file and starts llama.cpp
-    except RagbotError as exc:
-        print(f"ragbot: the LLM did not load ({exc}); answers will be quotes", file=sys.stderr)
-
-
 def serve(settings: Settings) -> None:
     """Load the pipeline (refreshing the index if needed) and serve the page until interrupted."""
     users = Users.load(settings.users_file)
@@ -49,16 +43,20 @@ def serve(settings: Settings) -> None:
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(concurrency.BLAS_THREADS, user_api="blas")
+    concurrency.configure(settings)  # llm_concurrency generations at once, page and API alike
     pipeline = Pipeline.load(settings)
-    if settings.engine == "llm":  # join the model file (first run) and start llama.cpp while the page comes up
-        threading.Thread(target=warm_llm, args=(pipeline,), daemon=True, name="warm-llm").start()
     live = LivePipeline(pipeline)
-    app = build_app(live, open_userdata(settings), users)
+    readiness = Readiness(live, needs_llm=settings.engine == "llm")  # /readyz says "loading" until the model is up
+    if settings.engine == "llm":  # join the model file (first run) and start llama.cpp while the page comes up
+        threading.Thread(target=readiness.warm_llm, args=(pipeline,), daemon=True, name="warm-llm").start()
+    app = concurrency.with_queue(build_app(live, open_userdata(settings), users))
     api = build_api(live, users)  # /api/ask and /v1/chat/completions, beside the page (ragbot/app/api.py)
+    health = build_health(readiness, ApiLogin(users))  # /healthz, /readyz, /metrics (ragbot/app/health.py)
+    metrics.watch(live, concurrency.LANES, app)
     print(f"ragbot: serving on http://{settings.host}:{settings.port}", file=sys.stderr)
     try:
         # Limits chosen with bench/load.py (ragbot/app/concurrency.py); a bounded queue keeps memory bounded under overload.
-        concurrency.with_queue(app).launch(
+        app.launch(
             server_name=settings.host,
             server_port=settings.port,
             show_error=False,
@@ -66,8 +64,12 @@ def serve(settings: Settings) -> None:
             css=CSS,
             max_file_size=f"{settings.max_upload_mb}mb",  # larger uploads are refused before they reach ragbot
             auth=users.check if users.login_required else None,
-            # The API's routes come before Gradio's; Guard refuses URL fetches and huge bodies on every route (ragbot/app/guard.py).
-            app_kwargs={"middleware": [Middleware(Guard)], "routes": api.routes},
+            # The API's routes come before Gradio's; Guard refuses URL fetches and huge bodies on every route (ragbot/app/guard.py);
+            # RequestMetrics counts and times every request, refused ones too; RevokeRemoved logs out users removed meanwhile.
+            app_kwargs={
+                "middleware": [Middleware(metrics.RequestMetrics), Middleware(Guard), Middleware(RevokeRemoved, users=users)],
+                "routes": [*health.routes, *api.routes],
+            },
             state_session_capacity=concurrency.SESSION_CAPACITY,
         )
     except OSError as exc:

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from ragbot.cli import ask, bench, chat, eval, feedback, index, passwords, quiz, serve
+from ragbot.cli import ask, backup, bench, chat, eval, feedback, index, passwords, quiz, serve, users
 from ragbot.cli.common import EXIT_ERROR, Parser
 from ragbot.errors import RagbotError
 
@@ -19,6 +19,8 @@ COMMANDS: dict[str, ModuleType] = {
     "quiz": quiz,
     "eval": eval,
     "hash-password": passwords,
+    "users": users,
+    "backup": backup,
     "bench": bench,
 }
 

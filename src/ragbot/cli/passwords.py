@@ -17,10 +17,9 @@ def add_parser(commands: Any) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
+def read_password() -> str:
+    """A new password: typed twice at a terminal, else one line of standard input; never empty."""
     from getpass import getpass
-
-    from ragbot.app.roles import hash_password
 
     if sys.stdin.isatty():
         password = getpass("password: ")
@@ -30,5 +29,11 @@ def run(args: argparse.Namespace) -> int:
         password = sys.stdin.readline().rstrip("\r\n")
     if not password:
         raise RagbotError("the password is empty")
-    print(hash_password(password))
+    return password
+
+
+def run(args: argparse.Namespace) -> int:
+    from ragbot.app.roles import hash_password
+
+    print(hash_password(read_password()))
     return 0

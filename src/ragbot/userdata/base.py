@@ -53,10 +53,14 @@ class UserDataStore(ABC):
         if not attempt.quiz_id:
             raise RagbotError("an attempt needs the quiz id")
         attempt.updated = now()
+        self.restore_attempt(attempt)
+        return attempt.id
+
+    def restore_attempt(self, attempt: Attempt) -> None:
+        """Insert or update the attempt exactly as given, its times kept (a backup's restore); one transaction."""
         row = (attempt.id, attempt.created, attempt.updated, attempt.trainee, attempt.quiz_id, attempt.score, float(attempt.max_score),
                bool(attempt.finished), json.dumps(attempt.answers, ensure_ascii=False))  # fmt: skip
         self._upsert_attempt(row)
-        return attempt.id
 
     def attempts(self, quiz_id: str | None = None) -> list[Attempt]:
         """Every attempt (or one quiz's), oldest first."""
