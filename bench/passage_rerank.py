@@ -67,6 +67,13 @@ def rerank_report(qs: dict[str, list[dict[str, Any]]], top: int) -> None:
         print(f"{name:34} " + " ".join(f"{v:.3f} ({n:2})" for v, n in cells))
     w = choose_weight(qs)
     print(f"chosen on the odd half: w={w:g}: " + ", ".join(f"{h} {hit1(qs, h, w)[0]:.3f}" for h in HALVES))
+    for h in HALVES:
+        answerable = [rs for rs in qs.values() if rs[0]["answerable"] and in_half(rs, h)]
+        fixed = sum(not rs[0]["gold"] and top_passage(rs, w)["gold"] for rs in answerable)
+        broken = sum(rs[0]["gold"] and not top_passage(rs, w)["gold"] for rs in answerable)
+        alone = sum(not rs[0]["gold"] and top_passage(rs, 0.0)["gold"] for rs in answerable)
+        alone_broken = sum(rs[0]["gold"] and not top_passage(rs, 0.0)["gold"] for rs in answerable)
+        print(f"  {h}: w={w:g} gold first in {fixed} more, {broken} fewer; P(Yes) alone {alone} / {alone_broken}")
 
 
 def labels(base: dict[str, dict[str, Any]], qid: str) -> dict[str, bool]:
@@ -147,9 +154,11 @@ def main() -> None:
     costs(args.readings)
     for top in (3, 5):
         rerank_report(questions(args.readings, top), top)
-    qs = questions(args.readings, 5)
-    for subset in ("all", "judged"):
-        auroc_table(qs, base, subset)
+    for top in (3, 5):
+        qs = questions(args.readings, top)
+        print(f"\n# AUROC with the top {top} read ({len(qs)} questions)")
+        for subset in ("all", "judged"):
+            auroc_table(qs, base, subset)
 
 
 if __name__ == "__main__":
