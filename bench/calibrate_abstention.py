@@ -29,7 +29,7 @@ def main() -> None:
     answerable, unanswerable = [], []
     for line in args.dataset.read_text(encoding="utf-8").splitlines():
         item = json.loads(line)
-        scored = pipeline.engine.score_sentences(pipeline.retriever.run(item["question"]))
+        scored = pipeline.engine("extractive").score_sentences(pipeline.retriever.run(item["question"]))
         best = scored[0].score if scored else -1.0  # no sentence can answer: always abstains
         (unanswerable if item.get("type") == "unanswerable" else answerable).append(best)
     a, u = np.array(answerable), np.array(unanswerable)

@@ -47,7 +47,7 @@ def main() -> None:
     pipeline = Pipeline.load(Settings.load(engine="extractive"), refresh=False)
     best = {}
     for _, i in recording.pairs:
-        scored = pipeline.engine.score_sentences(pipeline.retriever.run(i.question))
+        scored = pipeline.engine("extractive").score_sentences(pipeline.retriever.run(i.question))
         best[i.id] = scored[0].score if scored else -1.0
     ea, eb = cal.fit_logistic(np.array([best[i.id] for _, i in odd]), np.array([float(i.answerable) for _, i in odd]))
     e_brier = mean((1 / (1 + math.exp(-(ea * best[i.id] + eb))) - float(i.answerable)) ** 2 for _, i in even)

@@ -51,7 +51,7 @@ def main() -> None:
         if p is None or r["id"] not in items:
             continue
         item = items[r["id"]]
-        scored = pipeline.engine.score_sentences(pipeline.retriever.run(item.question))
+        scored = pipeline.engine("extractive").score_sentences(pipeline.retriever.run(item.question))
         p = min(max(p, 1e-6), 1 - 1e-6)
         rows.append((r["id"], item.half, float(item.answerable), math.log(p / (1 - p)), scored[0].score if scored else -1.0))
     x = np.array([[lp, best] for *_, lp, best in rows])

@@ -53,7 +53,7 @@ def p_some(top: list[dict[str, Any]]) -> float | None:
 
 def record(out: Path, limit: int | None, only_production: bool = False) -> None:
     pipeline = Pipeline.load(Settings.load(engine="llm"), refresh=False)
-    engine = pipeline.engine
+    engine: Any = pipeline.engine("llm")
     judge: AnswerabilityJudge = engine.judge
     done = {json.loads(line)["id"] for line in out.read_text().splitlines()} if out.exists() else set()
     corpus = pipeline.settings.corpus_dir

@@ -12,7 +12,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ragbot.answer import ABSTAIN_TEXT, PENDING, UNSURE_TEXT, Answer, Event, Final, Preview, Retrieval, Token, Turn, Verdict
@@ -22,6 +22,7 @@ from ragbot.claim_checks import ClaimChecks
 from ragbot.engines.chat_model import backend_errors, chat_model
 from ragbot.engines.extractive import ExtractiveEngine, ScoredSentence
 from ragbot.engines.judge import AnswerabilityGate, AnswerabilityJudge
+from ragbot.engines.passage_reader import PassageRanker, PassageReader
 from ragbot.index.reader import Index
 from ragbot.models.embedder import Encoder
 from ragbot.models.tokens import count_tokens
@@ -105,6 +106,23 @@ class LLMEngine:
             self._judge = AnswerabilityJudge(self.model)
         return self._judge
 
+    def reranked(
+        self, retrieval: Retrieval, preview: Answer, scored: list[ScoredSentence]
+    ) -> tuple[Retrieval, Answer, list[ScoredSentence]]:
+        """With ``rerank = "passage_p_yes"``: the top passages reordered by what the model reads in each alone, the evidence with them."""
+        if self.settings.rerank == "none":
+            return retrieval, preview, scored
+        reader = PassageReader(self.model)
+        ranker = PassageRanker(reader, self.settings.rerank_passages, self.settings.rerank_retrieval_weight)
+        retrieval, readings = ranker.run(retrieval)
+        place = {h.passage.passage_id: h.rank for h in retrieval.hits}
+        row_place = {self.index.row_of(pid): r for pid, r in place.items()}
+        read = len(readings)
+        # the read passages' sentences first, in the new order; the rest as scored
+        scored = sorted(scored, key=lambda s: (min(row_place.get(s.passage_row, read + 1), read + 1), -s.score, s.hit_rank))
+        checks = {**preview.checks, "passage_p_yes": {r.passage_id: None if r.p_yes is None else round(r.p_yes, 4) for r in readings}}
+        return retrieval, replace(preview, retrieved=retrieval.hits, checks=checks), scored
+
     def rewrite(self, question: str, history: list[tuple[str, str]]) -> str | None:
         """The model's standalone version of a follow-up (None when it fails: the rule then applies)."""
         return rewrite_with_model(self.model, question, history)
@@ -139,8 +157,9 @@ class LLMEngine:
             return
         preview.status, preview.notice = PENDING, ""
         yield Preview(preview)
-        evidence = self.evidence(retrieval, scored)
         try:
+            retrieval, preview, scored = self.reranked(retrieval, preview, scored)
+            evidence = self.evidence(retrieval, scored)
             yield from self._judge_and_write(retrieval, preview, evidence, start)
         except backend_errors() as exc:
             reason = " ".join(str(exc).split())[:200] or type(exc).__name__
