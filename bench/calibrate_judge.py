@@ -6,7 +6,7 @@ judge on the same recording (a JSON-lines file of {"id", "p_yes"}, as bench/expe
 writes), and the instant engine's calibration (best sentence score -> confidence) is fitted on the
 same questions' retrieval (recomputed: it needs no model).
 
-    RAGBOT_JUDGE_ABSTAIN_BELOW=0 RAGBOT_JUDGE_ANSWER_FROM=0 RAGBOT_CLAIM_THRESHOLD=0.000001 \\
+    RAGBOT_JUDGE_ABSTAIN_BELOW=0 RAGBOT_JUDGE_ANSWER_FROM=0 RAGBOT_CLAIM_THRESHOLD=0.000001 RAGBOT_PASSAGE_ANSWER_FROM=0.000001 \\
         .venv/bin/ragbot eval --engine llm --dataset eval/briefs_qa.jsonl eval/unanswerable_qa.jsonl --out RUN_DIR
     .venv/bin/python bench/calibrate_judge.py RUN_DIR [--max-false 0.05] [--max-abstain 0.02] [--p-yes FILE]
 """

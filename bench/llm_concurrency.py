@@ -63,7 +63,8 @@ def serve(base_url: str, key: str, concurrency: int, data: str, max_tokens: int 
     port = free_port()
     env = {**os.environ, "RAGBOT_LLM_BASE_URL": base_url, "RAGBOT_LLM_API_KEY": key, "RAGBOT_LLM_MODEL": "local",
            "RAGBOT_LLM_CONCURRENCY": str(concurrency), "RAGBOT_DATA_DIR": data, "RAGBOT_JUDGE_ABSTAIN_BELOW": "0",
-           "RAGBOT_JUDGE_ANSWER_FROM": "0", "RAGBOT_CLAIM_THRESHOLD": "0", "RAGBOT_LLM_MAX_TOKENS": str(max_tokens)}  # fmt: skip
+           "RAGBOT_JUDGE_ANSWER_FROM": "0", "RAGBOT_CLAIM_THRESHOLD": "0",
+           "RAGBOT_PASSAGE_ANSWER_FROM": "0", "RAGBOT_LLM_MAX_TOKENS": str(max_tokens)}  # fmt: skip
     proc = subprocess.Popen([sys.executable, "-m", "ragbot.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
                             stderr=subprocess.DEVNULL)  # fmt: skip
     url = f"http://127.0.0.1:{port}"

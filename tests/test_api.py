@@ -17,7 +17,8 @@ QUESTION = "What share of South Korea's energy supplies passes through the Malac
 MALACCA_BRIEF = "2025-07_fulcrum_asean-rok-security-dual-contingency.txt"
 # SmolLM2 for the LLM plumbing; it is no judge, so every checked question is written (as in tests/test_browser.py)
 SMALL_LLM = {"RAGBOT_LLM_MODEL": "smollm2-135m", "RAGBOT_LLM_MAX_TOKENS": "40", "RAGBOT_JUDGE_ABSTAIN_BELOW": "0",
-             "RAGBOT_JUDGE_ANSWER_FROM": "0", "RAGBOT_CLAIM_THRESHOLD": "0"}  # fmt: skip
+             "RAGBOT_JUDGE_ANSWER_FROM": "0", "RAGBOT_CLAIM_THRESHOLD": "0",
+             "RAGBOT_PASSAGE_ANSWER_FROM": "0"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")

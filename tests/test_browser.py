@@ -69,7 +69,12 @@ def site(tmp_path_factory: pytest.TempPathFactory, embedder):
     build_index(settings, embedder, progress=False, log=lambda _m: None)
     env = {"RAGBOT_CORPUS_DIR": str(corpus), "RAGBOT_INDEX_DIR": str(root / "index"), "RAGBOT_DATA_DIR": str(root / "data")}
     env |= {"RAGBOT_LLM_MODEL": "smollm2-135m", "RAGBOT_LLM_MAX_TOKENS": "60"}  # the small model, for the LLM plumbing
-    env |= {"RAGBOT_JUDGE_ABSTAIN_BELOW": "0", "RAGBOT_JUDGE_ANSWER_FROM": "0", "RAGBOT_CLAIM_THRESHOLD": "0"}  # it is no judge
+    env |= {
+        "RAGBOT_JUDGE_ABSTAIN_BELOW": "0",
+        "RAGBOT_JUDGE_ANSWER_FROM": "0",
+        "RAGBOT_CLAIM_THRESHOLD": "0",
+        "RAGBOT_PASSAGE_ANSWER_FROM": "0",
+    }  # it is no judge
     with running_server(env) as url:
         yield url, env, root
 

@@ -25,7 +25,7 @@ MALACCA = "What share of South Korea's energy supplies passes through the Malacc
 
 # SmolLM2 is no judge: for the plumbing its P(Yes) decides nothing (every checked question is written, no sentence dropped).
 PLUMBING = {"engine": "llm", "llm_model": SMALL, "llm_max_tokens": 60, "judge_abstain_below": 0.0, "judge_answer_from": 0.0,
-            "claim_threshold": 0.0}  # fmt: skip
+            "claim_threshold": 0.0, "passage_answer_from": 0.0}  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from ragbot.answer import Final, Hit
+import pytest
+
+from ragbot.answer import Final, Hit, Verdict
 from ragbot.chain import Pipeline
 from ragbot.chunking import Passage
 from ragbot.engines.chat_model import chat_model
-from ragbot.engines.passage_reader import READER_SYSTEM_PROMPT, PassageReader, Reading, reader_messages, rerank
+from ragbot.engines.llm import NO_PASSAGE_STATES_IT
+from ragbot.engines.passage_reader import READER_SYSTEM_PROMPT, PassageGate, PassageReader, Reading, reader_messages, rerank
 
 SMALL = "smollm2-135m"
 # SmolLM2 reads the second passage of this question's top 3 as likelier to answer than the first (a real reordering).
 SHRIMP = "What animal image does Sarah Teo's 2013 RSIS brief use to describe South Korea's position?"
 PLUMBING = {"engine": "llm", "llm_model": SMALL, "llm_max_tokens": 40, "judge_abstain_below": 0.0, "judge_answer_from": 0.0,
-            "claim_threshold": 0.0, "rerank": "passage_p_yes", "rerank_passages": 3}  # fmt: skip
+            "claim_threshold": 0.0, "rerank": "passage_p_yes", "read_passages": 3, "passage_answer_from": 0.0}  # fmt: skip
 
 
 def hits_of(passages: list[Passage]) -> list[Hit]:
@@ -63,3 +66,34 @@ def test_the_llm_engine_reranks_its_top_passages_by_what_the_model_reads(pipelin
     assert after[:3] == sorted(before[:3], key=lambda pid: -read[pid]), "the answer lists them by P(Yes)"
     assert after[:3] != before[:3], "and this question's order changes"
     assert after[3:] == before[3:] and [h.rank for h in final.answer.retrieved] == list(range(1, len(after) + 1))
+
+
+def test_the_passage_gate_lets_an_answer_stand_only_when_one_passage_read_alone_states_it():
+    answered = Verdict("answered", 0.9, 0.8)
+    gate = PassageGate(0.46)
+    assert gate.run(answered, [Reading("a", 0.1), Reading("b", 0.5)]) is answered, "one passage at the threshold is enough"
+    turned = gate.run(answered, [Reading("a", 0.3), Reading("b", None)])
+    assert turned == Verdict("unsure", 0.3, 0.8), "none reaches it: unsure, confidence at most the best reading; None is no Yes"
+    assert gate.run(answered, []).status == "unsure", "nothing read states nothing"
+    unsure = Verdict("unsure", 0.4, 0.45)
+    assert gate.run(unsure, [Reading("a", 0.99)]) is unsure, "it never turns a refusal into an answer"
+    assert PassageGate(0.0).run(answered, []) is answered, "0 turns it off"
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        PassageGate(1.5)
+
+
+def test_the_llm_engine_reads_the_top_passages_before_writing_and_turns_unsure_when_none_states_it(pipeline: Pipeline):
+    strict = {**PLUMBING, "rerank": "none", "passage_answer_from": 1.0}  # SmolLM2 never reads P(Yes) = 1: every answer gated
+    llm = Pipeline(pipeline.settings.model_copy(update=strict), pipeline.index, pipeline.encoder)
+    events = list(llm.stream(SHRIMP))
+    final = events[-1]
+    assert isinstance(final, Final)
+    verdicts = [e for e in events if isinstance(e, Verdict)]
+    assert [v.status for v in verdicts] == ["unsure"], "the page hears the gated verdict, not the judge's"
+    assert final.answer.status == "unsure" and final.answer.notice == NO_PASSAGE_STATES_IT and not final.answer.generated
+    read = final.answer.checks["passage_p_yes"]
+    assert list(read) == [h.passage.passage_id for h in final.answer.retrieved[:3]], "the top three read, the order kept"
+    assert final.answer.confidence <= max(v or 0.0 for v in read.values())
+    off = Pipeline(pipeline.settings.model_copy(update={**strict, "passage_answer_from": 0.0}), pipeline.index, pipeline.encoder)
+    answer = next(e for e in off.stream(SHRIMP) if isinstance(e, Final)).answer
+    assert "passage_p_yes" not in answer.checks and answer.generated, "off: nothing read, the answer written as before"

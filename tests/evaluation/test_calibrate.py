@@ -54,6 +54,7 @@ def test_calibration_on_another_library_changes_the_thresholds_and_reports_the_h
     assert len(recorded) == 28 and sum(r["checks"].get("p_yes") is not None for r in recorded) >= 20, "the model judged them"
     config = json.loads((library / "record" / "metrics.json").read_text())["config"]["settings"]
     assert (config["judge_answer_from"], config["judge_abstain_below"]) == (0.0, 0.0), "recorded with the judge deciding nothing"
+    assert sum(bool(r["checks"].get("passage_p_yes")) for r in recorded) >= 20, "and the top passages read alone for each"
     out = proc.stdout
     assert "QA set: qa.jsonl (28 questions; the odd half chooses, the even half is held out)" in out
     rows = {tuple(line.split()[:2]): line.split()[2:] for line in out.splitlines() if line.split()[:1] in (["odd"], ["even"], ["all"])}
@@ -77,7 +78,8 @@ def test_calibration_on_another_library_changes_the_thresholds_and_reports_the_h
     assert text.count("judge_calibration") == 1 and "chosen by `ragbot eval --calibrate` on qa.jsonl" in text
     loaded = Settings.load(config_file=library / "ragbot.toml")
     assert loaded.judge_answer_from == saved["judge_answer_from"] and list(loaded.judge_calibration) == saved["judge_calibration"]
-    settings_lines = [[line for line in o.splitlines() if line.startswith(("judge_", "claim_threshold"))] for o in (out, proc.stdout)]
+    chosen = ("judge_", "claim_threshold", "passage_")
+    settings_lines = [[line for line in o.splitlines() if line.startswith(chosen)] for o in (out, proc.stdout)]
     assert settings_lines[0] == settings_lines[1], "the replay chooses what the recording run chose"
 
 
@@ -116,6 +118,10 @@ def test_replay_follows_the_thresholds():
     assert cal.replay(ordinary, item, cal.Thresholds(0.5, 0.3, 0.5), cal.Thresholds(0.5, 0.41, 0.4)) == ("correct", 1.0)
     gated = _record(2, "abstained", None, [])
     assert cal.replay(gated, _item(2, False), cal.Thresholds(0.0, 0.0, 0.0), floor) == ("abstained", 0.0)
+    read = {**record, "checks": {**record["checks"], cal.READINGS: {"p1": 0.3, "p2": None, "p3": 0.55}}}
+    assert cal.replay(read, item, cal.Thresholds(0.5, 0.3, 0.0, 0.5), floor) == ("correct", 1.0), "the best passage reaches it"
+    assert cal.replay(read, item, cal.Thresholds(0.5, 0.3, 0.0, 0.6), floor) == ("unsure", 0.0), "no passage read alone states it"
+    assert cal.replay(record, item, cal.Thresholds(0.5, 0.3, 0.0, 0.9), floor) == ("correct", 1.0), "nothing read: no gate to replay"
 
 
 def test_the_score_field_is_named_once():

@@ -21,7 +21,8 @@ from ..test_cli import assert_one_line_error, ragbot
 # an unanswerable question answered, an unanswerable one abstained.
 PICKED = ("q002", "q011", "q086", "q091")
 PLUMBING = {"RAGBOT_LLM_MODEL": "smollm2-135m", "RAGBOT_LLM_MAX_TOKENS": "40", "RAGBOT_JUDGE_ABSTAIN_BELOW": "0",
-            "RAGBOT_JUDGE_ANSWER_FROM": "0", "RAGBOT_CLAIM_THRESHOLD": "0"}  # fmt: skip
+            "RAGBOT_JUDGE_ANSWER_FROM": "0", "RAGBOT_CLAIM_THRESHOLD": "0",
+            "RAGBOT_PASSAGE_ANSWER_FROM": "0"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")

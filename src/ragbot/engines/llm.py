@@ -22,7 +22,7 @@ from ragbot.claim_checks import ClaimChecks
 from ragbot.engines.chat_model import backend_errors, chat_model
 from ragbot.engines.extractive import ExtractiveEngine, ScoredSentence
 from ragbot.engines.judge import AnswerabilityGate, AnswerabilityJudge
-from ragbot.engines.passage_reader import PassageRanker, PassageReader
+from ragbot.engines.passage_reader import PassageGate, PassageRanker, PassageReader, Reading, read_top
 from ragbot.index.reader import Index
 from ragbot.models.embedder import Encoder
 from ragbot.models.tokens import count_tokens
@@ -42,6 +42,7 @@ REWRITE_PROMPT = (
     "Keep its meaning; add the names it refers to. Reply with the question only."
 )
 NOTHING_CLOSE = "No passage comes close enough to ask the model."
+NO_PASSAGE_STATES_IT = "Read one at a time, none of the closest passages states the answer."
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,8 @@ class LLMEngine:
     """Checks that the passages state the answer, writes a short cited answer, then verifies every sentence.
 
     ``stream`` yields the extractive quotes at once (a ``Preview``: the closest passages), then the
-    answerability judge's Verdict, then, when the verdict is "answered", the written text as it is
+    answerability judge's Verdict (an "answered" one stands only when one of the top passages, read
+    alone, states the answer: PassageGate), then, when the verdict is "answered", the written text as it is
     generated (``Token``s), and last the ``Final`` answer. Each written sentence must be supported by
     the passage it cites (CitationVerifier) and judged stated by it (P(Yes) >= ``claim_threshold``).
     When nothing retrieved scores the extractive threshold it abstains without calling the model;
@@ -89,6 +91,8 @@ class LLMEngine:
         self.verifier = CitationVerifier(encoder, settings.support_threshold)
         self.checks = ClaimChecks()
         self.gate = AnswerabilityGate(settings.judge_abstain_below, settings.judge_answer_from, settings.judge_calibration)
+        self.passage_gate = PassageGate(settings.passage_answer_from)
+        self.ranker = PassageRanker(settings.rerank_retrieval_weight)
         self._model = model
         self._judge: AnswerabilityJudge | None = None
         self._lock = threading.Lock()
@@ -106,22 +110,24 @@ class LLMEngine:
             self._judge = AnswerabilityJudge(self.model)
         return self._judge
 
+    def read(self, retrieval: Retrieval) -> list[Reading]:
+        """The model's reading of each of the top ``read_passages`` passages alone, in retrieval order."""
+        return read_top(PassageReader(self.model), retrieval, self.settings.read_passages)
+
     def reranked(
         self, retrieval: Retrieval, preview: Answer, scored: list[ScoredSentence]
-    ) -> tuple[Retrieval, Answer, list[ScoredSentence]]:
-        """With ``rerank = "passage_p_yes"``: the top passages reordered by what the model reads in each alone, the evidence with them."""
+    ) -> tuple[Retrieval, Answer, list[ScoredSentence], list[Reading] | None]:
+        """With ``rerank = "passage_p_yes"``: the top passages reordered by their readings, the evidence with them."""
         if self.settings.rerank == "none":
-            return retrieval, preview, scored
-        reader = PassageReader(self.model)
-        ranker = PassageRanker(reader, self.settings.rerank_passages, self.settings.rerank_retrieval_weight)
-        retrieval, readings = ranker.run(retrieval)
+            return retrieval, preview, scored, None
+        readings = self.read(retrieval)
+        retrieval = self.ranker.run(retrieval, readings)
         place = {h.passage.passage_id: h.rank for h in retrieval.hits}
         row_place = {self.index.row_of(pid): r for pid, r in place.items()}
         read = len(readings)
         # the read passages' sentences first, in the new order; the rest as scored
         scored = sorted(scored, key=lambda s: (min(row_place.get(s.passage_row, read + 1), read + 1), -s.score, s.hit_rank))
-        checks = {**preview.checks, "passage_p_yes": {r.passage_id: None if r.p_yes is None else round(r.p_yes, 4) for r in readings}}
-        return retrieval, replace(preview, retrieved=retrieval.hits, checks=checks), scored
+        return retrieval, replace(preview, retrieved=retrieval.hits), scored, readings
 
     def rewrite(self, question: str, history: list[tuple[str, str]]) -> str | None:
         """The model's standalone version of a follow-up (None when it fails: the rule then applies)."""
@@ -158,9 +164,9 @@ class LLMEngine:
         preview.status, preview.notice = PENDING, ""
         yield Preview(preview)
         try:
-            retrieval, preview, scored = self.reranked(retrieval, preview, scored)
+            retrieval, preview, scored, readings = self.reranked(retrieval, preview, scored)
             evidence = self.evidence(retrieval, scored)
-            yield from self._judge_and_write(retrieval, preview, evidence, start)
+            yield from self._judge_and_write(retrieval, preview, evidence, readings, start)
         except backend_errors() as exc:
             reason = " ".join(str(exc).split())[:200] or type(exc).__name__
             log.warning("the LLM is unavailable (%s); answering extractively", reason)
@@ -168,15 +174,23 @@ class LLMEngine:
             preview.notice = f"The LLM is unavailable ({reason}); this is the extractive answer, not checked by the model."
             yield Final(preview)
 
-    def _judge_and_write(self, retrieval: Retrieval, preview: Answer, evidence: list[Evidence], start: float) -> Iterator[Event]:
-        """The judge's verdict; when it answers, the written text as it comes, then the verified answer."""
+    def _judge_and_write(
+        self, retrieval: Retrieval, preview: Answer, evidence: list[Evidence], readings: list[Reading] | None, start: float
+    ) -> Iterator[Event]:
+        """The judge's verdict, checked by each passage read alone; when it answers, the written text, then the verified answer."""
         messages = self.messages(retrieval.question, evidence)
         verdict = self.gate.run(self.judge.run(messages))
-        judged_ms = (time.perf_counter() - start) * 1000
+        if verdict.status == "answered" and self.settings.passage_answer_from > 0 and readings is None:
+            readings = self.read(retrieval)  # read only when the judge would answer (or to rerank, before it)
         checks: dict[str, Any] = {**preview.checks, "p_yes": verdict.p_yes}
+        if readings is not None:
+            checks["passage_p_yes"] = {r.passage_id: None if r.p_yes is None else round(r.p_yes, 4) for r in readings}
+        judged = self.passage_gate.run(verdict, readings or [])
+        why, verdict = NO_PASSAGE_STATES_IT if judged is not verdict else "", judged
+        judged_ms = (time.perf_counter() - start) * 1000
         yield verdict
         if verdict.status != "answered":
-            answer = self._not_answered(preview, verdict, checks)
+            answer = self._not_answered(preview, verdict, checks, why)
             answer.timings_ms["judgement"] = judged_ms
             yield Final(answer)
             return

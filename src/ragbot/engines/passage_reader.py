@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ragbot.answer import Hit, Retrieval
+from ragbot.answer import Hit, Retrieval, Verdict
 from ragbot.chunking import Passage
 from ragbot.engines.judge import p_yes
 
@@ -93,16 +93,42 @@ def rerank(hits: Sequence[Hit], readings: Sequence[Reading], retrieval_weight: f
     return [replace(h, rank=r) for r, h in enumerate(ranked, 1)]
 
 
+def read_top(reader: PassageReader, retrieval: Retrieval, passages: int) -> list[Reading]:
+    """The top ``passages`` hits read one at a time, in retrieval order."""
+    return [reader.run(h.passage, retrieval.question) for h in retrieval.hits[:passages]]
+
+
 class PassageRanker:
-    """Reorders a retrieval's top ``passages`` hits by what the model reads in each alone (``rerank``)."""
+    """Reorders a retrieval's read hits by what the model read in each alone (``rerank``)."""
 
-    def __init__(self, reader: PassageReader, passages: int = 3, retrieval_weight: float = 0.0) -> None:
-        if passages < 1:
-            raise ValueError(f"passages must be at least 1, got {passages}")
-        self.reader, self.passages, self.retrieval_weight = reader, passages, retrieval_weight
+    def __init__(self, retrieval_weight: float = 0.0) -> None:
+        if retrieval_weight < 0:
+            raise ValueError(f"retrieval_weight must be at least 0, got {retrieval_weight}")
+        self.retrieval_weight = retrieval_weight
 
-    def run(self, retrieval: Retrieval) -> tuple[Retrieval, list[Reading]]:
-        """The retrieval with its hits reranked, and the readings (in retrieval order) it was reranked by."""
-        readings = [self.reader.run(h.passage, retrieval.question) for h in retrieval.hits[: self.passages]]
-        hits = rerank(retrieval.hits, readings, self.retrieval_weight)
-        return Retrieval(retrieval.question, hits, retrieval.query_vector), readings
+    def run(self, retrieval: Retrieval, readings: Sequence[Reading]) -> Retrieval:
+        """The retrieval with its first ``len(readings)`` hits reranked by their readings (given in retrieval order)."""
+        return Retrieval(retrieval.question, rerank(retrieval.hits, readings, self.retrieval_weight), retrieval.query_vector)
+
+
+class PassageGate:
+    """An "answered" verdict stands only when a passage read alone reaches ``answer_from``; otherwise it is unsure.
+
+    The judge reads all passages at once; a small model reading them together says Yes to passages
+    that only discuss the topic. Read one at a time, the best passage's P(Yes) separates right
+    answers from the rest better (docs/trust-reading.md), so it has the last word before writing.
+    """
+
+    def __init__(self, answer_from: float) -> None:
+        if not 0.0 <= answer_from <= 1.0:
+            raise ValueError(f"answer_from must be between 0 and 1, got {answer_from}")
+        self.answer_from = answer_from
+
+    def run(self, verdict: Verdict, readings: Sequence[Reading]) -> Verdict:
+        """The verdict, turned unsure (confidence at most the best reading) when no reading reaches ``answer_from``."""
+        if verdict.status != "answered" or self.answer_from == 0.0:
+            return verdict
+        best = max((r.p_yes or 0.0 for r in readings), default=0.0)  # a reading without Yes or No is no Yes
+        if best >= self.answer_from:
+            return verdict
+        return Verdict("unsure", min(verdict.confidence, best), verdict.p_yes)

@@ -11,6 +11,8 @@ each file choose; the even half is held out and reported. Budgets fixed in advan
 - ``judge_answer_from`` and ``claim_threshold``: the fewest wrong answers on the odd half while the
   checks add at most ``max_false`` to its false abstention; ties to the higher key-fact recall, then
   the lower thresholds;
+- ``passage_answer_from``, with those fixed: the same rule, on the best P(Yes) of the top passages read
+  alone (recorded in ``checks.passage_p_yes``), on a finer grid;
 - ``judge_abstain_below``: "the briefs don't say" for at most ``max_abstain`` of the odd half's
   answerable questions, never above ``judge_answer_from``;
 - ``judge_calibration``: a logistic regression of answerability on logit(score), odd half; its Brier
@@ -40,11 +42,15 @@ from ragbot.evaluation.runner import read_results
 # The one place that names what is calibrated: the score each answer records in its checks, and the settings that act on it.
 SCORE = "p_yes"  # the judge's answerability score in checks
 CLAIMS = "claims"  # each written sentence's score that its cited passage states it, in checks
+READINGS = "passage_p_yes"  # each of the top passages' P(Yes), read alone, in checks
 ABSTAIN_BELOW, ANSWER_FROM, CALIBRATION, CLAIM = "judge_abstain_below", "judge_answer_from", "judge_calibration", "claim_threshold"
-SETTINGS = (ABSTAIN_BELOW, ANSWER_FROM, CLAIM, CALIBRATION)
-# A recording: the judge decides nothing (every judged question is written) and every written sentence is scored, none dropped.
-RECORDING: dict[str, float] = {ABSTAIN_BELOW: 0.0, ANSWER_FROM: 0.0, CLAIM: 0.000001}
+PASSAGE = "passage_answer_from"
+SETTINGS = (ABSTAIN_BELOW, ANSWER_FROM, CLAIM, PASSAGE, CALIBRATION)
+# A recording: the judge decides nothing (every judged question is written), every written sentence is scored and none
+# dropped, and the top passages are read (a tiny passage threshold reads them and turns nothing away).
+RECORDING: dict[str, float] = {ABSTAIN_BELOW: 0.0, ANSWER_FROM: 0.0, CLAIM: 0.000001, PASSAGE: 0.000001}
 GRID = [round(float(x), 2) for x in np.arange(0.0, 0.96, 0.05)]
+PASSAGE_GRID = [i / 100 for i in range(100)]  # one threshold chosen after the others: a fine grid costs little
 MAX_FALSE, MAX_ABSTAIN = 0.05, 0.02
 
 Pair = tuple[dict[str, Any], EvalItem]
@@ -55,10 +61,12 @@ class Thresholds:
     answer_from: float
     abstain_below: float
     claim: float
+    passage: float = 0.0
 
     @classmethod
     def of(cls, settings: dict[str, Any]) -> Thresholds:
-        return cls(float(settings.get(ANSWER_FROM, 0.0)), float(settings.get(ABSTAIN_BELOW, 0.0)), float(settings.get(CLAIM, 0.0)))
+        values = (settings.get(name, 0.0) for name in (ANSWER_FROM, ABSTAIN_BELOW, CLAIM, PASSAGE))
+        return cls(*(float(v) for v in values))
 
 
 @dataclass(frozen=True)
@@ -91,6 +99,12 @@ def score_of(record: dict[str, Any]) -> float | None:
     return None if value is None else float(value)
 
 
+def best_reading(record: dict[str, Any]) -> float | None:
+    """The highest P(Yes) of the passages read alone for this question (None when none were read)."""
+    readings = (record.get("checks") or {}).get(READINGS)
+    return max((v or 0.0 for v in readings.values()), default=0.0) if readings else None
+
+
 def _claims(record: dict[str, Any], floor: float) -> list[float | None]:
     """Each final sentence's claim score: the recorded scores of the sentences that survived the run's own threshold."""
     claims = (record.get("checks") or {}).get(CLAIMS)
@@ -108,6 +122,8 @@ def replay(record: dict[str, Any], item: EvalItem, t: Thresholds, floor: Thresho
     if p is not None and p < t.abstain_below:
         return "abstained", 0.0
     if p is not None and p < t.answer_from:
+        return "unsure", 0.0
+    if (best := best_reading(record)) is not None and best < t.passage:
         return "unsure", 0.0
     if record["status"] != "answered":
         return record["status"], 0.0
@@ -194,7 +210,7 @@ class Choice:
     def settings(self) -> dict[str, Any]:
         """The chosen values by setting name, as ragbot.toml takes them."""
         t = self.thresholds
-        return {ABSTAIN_BELOW: t.abstain_below, ANSWER_FROM: t.answer_from, CLAIM: t.claim,
+        return {ABSTAIN_BELOW: t.abstain_below, ANSWER_FROM: t.answer_from, CLAIM: t.claim, PASSAGE: t.passage,
                 CALIBRATION: [round(self.calibration[0], 3), round(self.calibration[1], 3)]}  # fmt: skip
 
 
@@ -217,6 +233,7 @@ def choose(recording: Recording, max_false: float = MAX_FALSE, max_abstain: floa
     if not candidates:  # even the lowest replayable thresholds exceed the budget: keep those
         candidates = [(0.0, 0.0, 0.0, max(floor.answer_from, GRID[0]), floor.claim)]
     *_, answer_from, claim = min(candidates)
+    passage = _choose_passage(odd, Thresholds(answer_from, 0.0, claim), floor, allowed_false)
     answerable_p = sorted(scores(odd, True))
     allowed = int(max_abstain * sum(i.answerable for _, i in odd))
     abstain_below = min(answer_from, round(answerable_p[allowed] - 0.005, 3) if allowed < len(answerable_p) else answer_from)
@@ -225,7 +242,19 @@ def choose(recording: Recording, max_false: float = MAX_FALSE, max_abstain: floa
     calibration = fit_logistic(np.array([x for x, _ in judged]), np.array([y for _, y in judged]))
     halves = {"odd": odd, "even": recording.half("even"), "all": recording.pairs}
     areas = {name: auroc(scores(group, True), scores(group, False)) for name, group in halves.items()}
-    return Choice(Thresholds(answer_from, abstain_below, claim), calibration, areas)
+    return Choice(Thresholds(answer_from, abstain_below, claim, passage), calibration, areas)
+
+
+def _choose_passage(odd: list[Pair], chosen: Thresholds, floor: Thresholds, allowed_false: float) -> float:
+    """With the judge's thresholds chosen: the passage threshold with the fewest wrong answers in the same budget."""
+    if not any(best_reading(r) is not None for r, _ in odd):
+        return floor.passage  # no readings recorded: keep the run's own
+    candidates = []
+    for passage in [p for p in PASSAGE_GRID if p >= floor.passage - 1e-5]:
+        f = figures(odd, replace(chosen, passage=passage), floor)
+        if f["false_abstention"] <= allowed_false + 1e-9:
+            candidates.append((f["wrong_answer_rate"], -f["key_fact_recall"], passage))
+    return min(candidates)[2] if candidates else floor.passage
 
 
 @dataclass(frozen=True)
@@ -293,7 +322,7 @@ def calibrate(recording: Recording, before: dict[str, Any], max_false: float = M
     choice = choose(recording, max_false, max_abstain)
     floor = recording.floor
     t = Thresholds.of(before)
-    replayable = t.answer_from >= floor.answer_from - 1e-9 and t.claim >= floor.claim - 1e-9
+    replayable = t.answer_from >= floor.answer_from - 1e-9 and t.claim >= floor.claim - 1e-9 and t.passage >= floor.passage - 1e-5
     return Calibration({name: before.get(name) for name in SETTINGS}, choice, recording, replayable)
 
 
