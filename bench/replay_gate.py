@@ -22,6 +22,7 @@ from typing import Any
 from replay_checks import figures, replay
 
 from ragbot.claim_checks import ClaimChecks
+from ragbot.engines.passage_reader import best_p_yes
 
 MAX_FALSE = 0.05
 GRID = [i / 100 for i in range(100)]  # as evaluation/calibrate.py chooses passage_answer_from
@@ -34,7 +35,7 @@ def max_p_yes(path: Path, top: int) -> dict[str, float]:
     for line in path.read_text().splitlines():
         r = json.loads(line)
         if r["rank"] <= top:
-            best[r["id"]] = max(best[r["id"]], r["p_yes"] or 0.0)
+            best[r["id"]] = best_p_yes([best[r["id"]], r["p_yes"]])
     return dict(best)
 
 
@@ -54,8 +55,8 @@ def choose(rows: list[Row], outcomes: list[tuple[str, str]], scores: list[float]
         return figures(part, [o for o, _ in g], facts, [x for _, x in g])
 
     base = fig(0.0)["false_abst"]
-    ok = [(fig(t)["wrong"], -fig(t)["key_facts"], t) for t in GRID if fig(t)["false_abst"] <= base + MAX_FALSE + 1e-9]
-    return min(ok)[2]
+    swept = [(fig(t), t) for t in GRID]
+    return min((f["wrong"], -f["key_facts"], t) for f, t in swept if f["false_abst"] <= base + MAX_FALSE + 1e-9)[2]
 
 
 def report(name: str, rows: list[Row], outcomes: list[tuple[str, str]], scores: list[float], facts: dict[str, list[str]]) -> None:

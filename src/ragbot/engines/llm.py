@@ -186,7 +186,7 @@ class LLMEngine:
         if readings is not None:
             checks["passage_p_yes"] = {r.passage_id: None if r.p_yes is None else round(r.p_yes, 4) for r in readings}
         judged = self.passage_gate.run(verdict, readings or [])
-        why, verdict = NO_PASSAGE_STATES_IT if judged is not verdict else "", judged
+        why, verdict = NO_PASSAGE_STATES_IT if judged.status != verdict.status else "", judged
         judged_ms = (time.perf_counter() - start) * 1000
         yield verdict
         if verdict.status != "answered":

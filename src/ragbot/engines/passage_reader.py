@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -93,6 +93,11 @@ def rerank(hits: Sequence[Hit], readings: Sequence[Reading], retrieval_weight: f
     return [replace(h, rank=r) for r, h in enumerate(ranked, 1)]
 
 
+def best_p_yes(p_yes: Iterable[float | None]) -> float:
+    """The highest P(Yes) among passages read alone; a reading without Yes or No counts as no Yes, nothing read as 0."""
+    return max((p or 0.0 for p in p_yes), default=0.0)
+
+
 def read_top(reader: PassageReader, retrieval: Retrieval, passages: int) -> list[Reading]:
     """The top ``passages`` hits read one at a time, in retrieval order."""
     return [reader.run(h.passage, retrieval.question) for h in retrieval.hits[:passages]]
@@ -128,7 +133,7 @@ class PassageGate:
         """The verdict, turned unsure (confidence at most the best reading) when no reading reaches ``answer_from``."""
         if verdict.status != "answered" or self.answer_from == 0.0:
             return verdict
-        best = max((r.p_yes or 0.0 for r in readings), default=0.0)  # a reading without Yes or No is no Yes
+        best = best_p_yes(r.p_yes for r in readings)
         if best >= self.answer_from:
             return verdict
         return Verdict("unsure", min(verdict.confidence, best), verdict.p_yes)

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from ragbot.engines.passage_reader import best_p_yes
 from ragbot.errors import RagbotError
 from ragbot.evaluation.dataset import EvalItem, load_dataset
 from ragbot.evaluation.metrics import OUTCOMES, key_fact_recall, outcome
@@ -102,7 +103,7 @@ def score_of(record: dict[str, Any]) -> float | None:
 def best_reading(record: dict[str, Any]) -> float | None:
     """The highest P(Yes) of the passages read alone for this question (None when none were read)."""
     readings = (record.get("checks") or {}).get(READINGS)
-    return max((v or 0.0 for v in readings.values()), default=0.0) if readings else None
+    return best_p_yes(readings.values()) if readings else None
 
 
 def _claims(record: dict[str, Any], floor: float) -> list[float | None]:
