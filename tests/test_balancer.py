@@ -171,7 +171,16 @@ def test_a_brief_uploaded_through_one_replica_is_cited_through_the_other(balance
         for client in clients.values():
             client.close()
     if os.environ.get("CI") or CHROMIUM.exists():  # the same on the page in Chromium: upload through one, cited through the other
-        pages_upload_and_ask_through_the_balancer(balancer, [routes[0], routes[1]], tmp_path)
+        pages_upload_and_ask_through_the_balancer(balancer, [routes[0], routes[1]], cert, tmp_path)
+
+
+def wait_for_brief(balancer: str, route: str, cert: Path, doc_id: str) -> None:
+    """Until the replica behind this route lists doc_id: it reloads the shared library when asked, which can take a while."""
+    deadline = time.monotonic() + 180
+    with httpx.Client(base_url=balancer, verify=trusting(cert), timeout=180, cookies={"ragbot_route": route}) as client:
+        while doc_id not in {b["doc_id"] for b in client.get("/api/briefs", auth=EDITOR).json()}:
+            assert time.monotonic() < deadline, f"{doc_id} never reached the replica behind {route}"
+            time.sleep(1)
 
 
 def logged_in_page(browser: Any, balancer: str, route: str) -> Any:
@@ -180,13 +189,13 @@ def logged_in_page(browser: Any, balancer: str, route: str) -> Any:
     context.add_cookies([{"name": "ragbot_route", "value": route, "url": balancer}])
     page = context.new_page()
     page.goto(balancer)
-    page.get_by_label("username").fill(EDITOR[0])
+    page.get_by_label("username").fill(EDITOR[0], timeout=120_000)
     page.get_by_label("password").fill(EDITOR[1])
     page.get_by_role("button", name="Login").click()
     return page
 
 
-def pages_upload_and_ask_through_the_balancer(balancer: str, routes: list[str], folder: Path) -> None:
+def pages_upload_and_ask_through_the_balancer(balancer: str, routes: list[str], cert: Path, folder: Path) -> None:
     """Chromium: a page on one replica adds a brief; a page on the other asks about it and sees it cited."""
     from playwright.sync_api import sync_playwright
 
@@ -200,6 +209,7 @@ def pages_upload_and_ask_through_the_balancer(balancer: str, routes: list[str], 
             first.locator("#rb-upload input[type=file]").set_input_files(str(brief))
             first.get_by_role("button", name="Add to library").click()
             first.locator("#rb-library-status").get_by_text("Added Reef-survey-2026.md").wait_for(timeout=120_000)
+            wait_for_brief(balancer, routes[1], cert, "Reef-survey-2026.md")
             second = logged_in_page(browser, balancer, routes[1])
             # the page's load event offers the library as it is now on that replica: the brief picker, under Settings
             second.get_by_label("Question").wait_for(timeout=60_000)
