@@ -119,3 +119,12 @@ def test_the_weight_is_a_setting_at_least_zero() -> None:
     assert Settings().brief_match_weight == 10.0
     with pytest.raises(RagbotError, match="brief_match_weight"):
         Settings.from_dict({"brief_match_weight": -1})
+
+
+def test_the_instant_engine_quotes_the_named_brief(named_pipeline: Pipeline) -> None:
+    """Unnamed, the answer leads with the heat brief's 48 centres; named, it quotes the bus brief's 6 alone."""
+    plain = named_pipeline.ask(f"{COOLING}?")
+    assert plain.status == "answered" and plain.citations[0].passage.doc_id == HEAT, plain.text
+    named = named_pipeline.ask(f"{COOLING}, according to the 2023 Tallis brief?")
+    assert named.status == "answered" and "6 cooling centres" in named.text, named.text
+    assert {c.passage.doc_id for c in named.citations} == {RURAL_BUS}

@@ -74,7 +74,7 @@ class Retriever:
             )
             for r, j in enumerate(order)
         ]
-        return Retrieval(question, hits, qv, named)
+        return Retrieval(question, hits, qv, named if boost else frozenset())
 
     def _candidate_rows(
         self, question: str, qv: np.ndarray, c: int, mode: str, docs: set[str] | None, named: frozenset[str]
