@@ -78,6 +78,8 @@ def test_a_feature_every_brief_shares_names_none() -> None:
     )
     assert same.match("What does the 2024 Tallis brief say?") == frozenset()
     assert same.match("What does the Tallis brief on ports say?") == {"a.md"}
+    loose = BriefMatcher({"a.md": {"title": "Ports", "authors": "Jo Marsh"}, "b.md": {"title": "Roads", "date": "n.d."}, "c.md": {}})
+    assert loose.match("What does the Marsh paper say?") == {"a.md"}, "an author given as one string, odd dates and no metadata are read"
 
 
 @pytest.fixture(scope="module")

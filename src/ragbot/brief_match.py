@@ -83,7 +83,10 @@ class BriefMatcher:
         title = str(meta.get("title") or "")
         for term in set(tokenize(title)):
             title_terms.setdefault(term, set()).add(doc_id)
-        named = [str(meta.get(k) or "") for k in ("publisher", "series")] + [str(a) for a in meta.get("authors") or ()]
+        authors = meta.get("authors") or ()
+        named = [str(meta.get(k) or "") for k in ("publisher", "series")] + (
+            [authors] if isinstance(authors, str) else [str(a) for a in authors]
+        )
         for text in named:
             for word in _names(text):
                 self.names.setdefault(word, set()).add(doc_id)
