@@ -15,7 +15,7 @@ LAYERS = [
     {"chunking"},
     {"answer", "question"},
     {"index"},
-    {"retrieval"},
+    {"retrieval", "brief_match"},
     {"citations", "claim_checks"},
     {"engines"},
     {"condense", "chain"},

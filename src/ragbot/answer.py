@@ -42,6 +42,7 @@ class Retrieval:
     question: str
     hits: list[Hit]
     query_vector: np.ndarray
+    named_briefs: frozenset[str] = frozenset()  # doc_ids of the briefs the question names, preferred (ragbot.brief_match)
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from ragbot.answer import Hit, Retrieval
+from ragbot.brief_match import BriefMatcher
 from ragbot.index.reader import Index
-from ragbot.index.search.base import SearchStore, Sentences
+from ragbot.index.search.base import Lexical, SearchStore, Sentences
 from ragbot.index.search.factory import open_search_store
 from ragbot.index.term_sets import QueryTerms
 from ragbot.models.embedder import Encoder
@@ -25,23 +26,28 @@ class Retriever:
     in the sentence and, times ``context_weight``, in the whole passage; ``passage_weight`` times
     the passage's own cosine is added. On eval/briefs_qa.jsonl this beat reciprocal rank fusion of
     dense and BM25 (MRR 0.75 vs 0.66).
+
+    A question that names briefs ("the 2019 Asan brief", ragbot.brief_match) has those briefs searched
+    as well, and in hybrid mode their passages gain ``brief_match_weight``: they rank first, the other
+    briefs' passages after them.
     """
 
     def __init__(self, index: Index, encoder: Encoder, settings: Settings, store: SearchStore | None = None) -> None:
         self.index, self.encoder, self.settings = index, encoder, settings
         self.store = store or open_search_store(index, settings)
+        self.briefs = BriefMatcher(index.manifest.get("documents") or {})
 
     def run(self, question: str, k: int | None = None, docs: set[str] | None = None, mode: str | None = None) -> Retrieval:
         k = k or self.settings.top_k
         mode = mode or self.settings.retriever
         qv = self.encoder.encode([question])[0]
         c = max(self.settings.candidates, k)
-        by_dense, _ = self.store.dense(qv, c if mode != "bm25" else 0, docs)
-        keyword = self.store.keyword(question, c if mode != "dense" else 0, docs)
-        rows = np.array(sorted(set(by_dense.tolist()) | set(keyword.rows.tolist())), dtype=np.int64)
+        named = self.briefs.match(question)
+        named = named if docs is None else named & frozenset(docs)
+        boost = self.settings.brief_match_weight if mode == "hybrid" and named else 0.0
+        rows, lexical = self._candidate_rows(question, qv, c, mode, docs, named if boost else frozenset())
         found = self.store.candidates(rows, QueryTerms.of(self._term_weights(question)))
         dense = found.vectors @ qv if len(rows) else np.zeros(0, np.float32)
-        lexical = keyword.scores_of(rows)
         per_passage = self._sentence_scores(rows, qv, found.sentences)
 
         if mode == "dense":
@@ -54,6 +60,8 @@ class Retriever:
                 best_two = np.sort(per_passage[j])[-2:][::-1]
                 support = float(best_two[0]) + (self.settings.second_sentence_weight * float(best_two[1]) if len(best_two) > 1 else 0.0)
                 score[j] = support + self.settings.passage_weight * float(dense[j])
+                if boost and self.index.passages[int(rows[j])].doc_id in named:
+                    score[j] += boost
         order = [j for j in sorted(range(len(rows)), key=lambda j: (-score[j], rows[j]))[:k] if np.isfinite(score[j])]
         hits = [
             Hit(
@@ -66,7 +74,22 @@ class Retriever:
             )
             for r, j in enumerate(order)
         ]
-        return Retrieval(question, hits, qv)
+        return Retrieval(question, hits, qv, named if boost else frozenset())
+
+    def _candidate_rows(
+        self, question: str, qv: np.ndarray, c: int, mode: str, docs: set[str] | None, named: frozenset[str]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The candidates' rows (sorted) and BM25 scores: the top c by dense and by BM25, and as many again from named briefs."""
+        by_dense, _ = self.store.dense(qv, c if mode != "bm25" else 0, docs)
+        keyword = self.store.keyword(question, c if mode != "dense" else 0, docs)
+        found, lexicals = [by_dense, keyword.rows], [keyword]
+        if named:  # a named brief is always represented, however far its passages sit from the question
+            extra: Lexical = self.store.keyword(question, c, set(named))
+            found += [self.store.dense(qv, c, set(named))[0], extra.rows]
+            lexicals.append(extra)
+        rows = np.array(sorted(set(np.concatenate(found).tolist())), dtype=np.int64)
+        lexical = np.max([kw.scores_of(rows) for kw in lexicals], axis=0) if len(rows) else np.zeros(0, np.float32)
+        return rows, lexical.astype(np.float32)
 
     def _term_weights(self, question: str) -> dict[str, float]:
         weights = {t: self.store.term_weight(t) for t in set(tokenize(question))}

@@ -50,6 +50,9 @@ class Settings(BaseModel):
     context_weight: float = Field(1.0, ge=0.0, description="hybrid: weight of the whole passage's term coverage in each sentence's")
     passage_weight: float = Field(1.0, ge=0.0, description="hybrid: weight of the passage's own cosine similarity")
     second_sentence_weight: float = Field(0.3, ge=0.0, le=1.0, description="hybrid: weight of a passage's second-best sentence")
+    brief_match_weight: float = Field(
+        10.0, ge=0.0, description="hybrid: added to the passages of briefs the question names ('the 2019 Asan brief'); 0 turns it off"
+    )
     candidates: int = Field(100, ge=1, le=10_000, description="hybrid: passages taken from each of dense and BM25 for sentence scoring")
     bm25_k1: float = Field(1.2, gt=0.0)
     bm25_b: float = Field(0.75, ge=0.0, le=1.0)

@@ -51,7 +51,9 @@ class ExtractiveEngine:
 
     The answer is the best sentence plus up to ``max_sentences - 1`` others scoring within
     ``margin`` of it. It abstains when no sentence scores ``threshold`` or more, or when the
-    question asks for a date or a number and no retrieved sentence holds one.
+    question asks for a date or a number and no retrieved sentence holds one. When the question names
+    briefs (``Retrieval.named_briefs``) and one of their sentences reaches the threshold, their
+    sentences come first and the answer quotes only them; the LLM engine's evidence follows the same order.
     """
 
     name = "extractive"
@@ -86,8 +88,16 @@ class ExtractiveEngine:
                 if needs and not needs.search(hit.passage.text[s:e]):
                     continue  # cannot answer this kind of question
                 scored.append(ScoredSentence(score, hit.rank, row, j, (s, e)))
-        scored.sort(key=lambda x: (-x.score, x.hit_rank))
+        named = self._named_rows(retrieval, scored)
+        scored.sort(key=lambda x: (x.passage_row not in named, -x.score, x.hit_rank))
         return scored
+
+    def _named_rows(self, retrieval: Retrieval, scored: list[ScoredSentence]) -> set[int]:
+        """Rows of the briefs the question names whose sentences go first: when one of them reaches the threshold."""
+        if not retrieval.named_briefs:
+            return set()
+        named = {s.passage_row for s in scored if self.index.passages[s.passage_row].doc_id in retrieval.named_briefs}
+        return named if any(s.score >= self.threshold for s in scored if s.passage_row in named) else set()
 
     def run(self, retrieval: Retrieval) -> Answer:
         return self.answer(retrieval, self.score_sentences(retrieval))
@@ -102,8 +112,9 @@ class ExtractiveEngine:
             return answer
         picked: list[ScoredSentence] = []
         seen: set[str] = set()
+        named = self._named_rows(retrieval, scored)
         for s in scored:
-            if len(picked) == self.max_sentences or s.score < best - self.margin:
+            if len(picked) == self.max_sentences or s.score < best - self.margin or (named and s.passage_row not in named):
                 break
             text = self.index.passages[s.passage_row].text[slice(*s.span)].strip()
             if text in seen or (len(text) < 20 and picked):

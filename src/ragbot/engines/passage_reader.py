@@ -113,7 +113,7 @@ class PassageRanker:
 
     def run(self, retrieval: Retrieval, readings: Sequence[Reading]) -> Retrieval:
         """The retrieval with its first ``len(readings)`` hits reranked by their readings (given in retrieval order)."""
-        return Retrieval(retrieval.question, rerank(retrieval.hits, readings, self.retrieval_weight), retrieval.query_vector)
+        return replace(retrieval, hits=rerank(retrieval.hits, readings, self.retrieval_weight))
 
 
 class PassageGate:

@@ -177,6 +177,7 @@ _SHOWN_SETTINGS = (
     "context_weight",
     "passage_weight",
     "second_sentence_weight",
+    "brief_match_weight",
     "answer_passages",
     "abstain_threshold",
 )
