@@ -97,9 +97,9 @@ class Settings(BaseModel):
     claim_checks: bool = Field(True, description="drop written sentences that restate the question, move a figure, or miss what it asks")
     # Per-passage reading (engines/passage_reader.py, docs/trust-reading.md): the model's P(Yes) that each of the top
     # passages, read alone on a cached prefix, states the answer. An answer needs one passage at `passage_answer_from`
-    # (0.46 chosen on the odd half, docs/trust-reading.md; off until the Qwen suite runs with it); rerank orders by it.
+    # (0.46 chosen on the odd half, docs/trust-reading.md); rerank orders by it.
     read_passages: int = Field(3, ge=1, le=20, description="LLM engine: the top passages read one at a time, one model call each")
-    passage_answer_from: float = Field(0.0, ge=0.0, le=1.0, description="an answer needs a passage read alone at this P(Yes); 0: off")
+    passage_answer_from: float = Field(0.46, ge=0.0, le=1.0, description="an answer needs a passage read alone at this P(Yes); 0: off")
     rerank: Literal["none", "passage_p_yes"] = Field("none", description="LLM engine: reorder the top passages by what the model reads")
     rerank_retrieval_weight: float = Field(0.0, ge=0.0, description="rerank: score = logit P(Yes) + this times the retrieval score")
     rewrite_followups: bool = True
