@@ -89,6 +89,12 @@ def _metric(url: str, name: str, **labels: str) -> float:
     return float(found.group(1)) if found else -1.0
 
 
+def _waiting(url: str) -> float:
+    """Page events waiting in Gradio's queue, all groups together."""
+    text = httpx.get(f"{url}metrics", timeout=30).text
+    return sum(float(v) for v in re.findall(r'^ragbot_queue_waiting\{group="[^"]*",via="page"\} (\S+)$', text, re.M))
+
+
 def _ask(url: str, data: list) -> str:
     """One /ask through Gradio's HTTP API (the page's Ask event, in the ask group): the final event and its data."""
     with httpx.Client(base_url=url, timeout=300) as client:
@@ -98,6 +104,7 @@ def _ask(url: str, data: list) -> str:
 
 
 def test_asks_flow_past_generations_that_hold_and_queue_in_the_llm_group(index: Index, settings: Settings, tmp_path: Path):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     if not CHROMIUM.exists():
@@ -113,8 +120,15 @@ def test_asks_flow_past_generations_that_hold_and_queue_in_the_llm_group(index: 
             page.goto(url)
             page.get_by_label("Question").fill(QUESTION)
             page.get_by_role("button", name="Ask", exact=True).click()
-        until(lambda: len(list(gate.glob("running-*"))) == 1, "a generation started")
-        until(lambda: _metric(url, "ragbot_queue_waiting", group=LLM_GROUP, via="page") == PAGES - 1, "the others queued")
+        pending = f"() => !![...document.querySelectorAll(\"[data-testid='bot']\")].pop()?.innerText.includes('{CHECKING}')"
+        for n, page in enumerate(pages):  # every page's quotes are shown: no page event is left in the ask group
+            try:
+                page.wait_for_function(pending, timeout=180_000)
+            except PlaywrightTimeout:
+                pytest.fail(f"page {n + 1}'s Ask showed no quotes in 180 s: held up behind the other pages' generations?")
+        started = lambda: len(list(gate.glob("running-*")))  # noqa: E731
+        until(lambda: started() + _waiting(url) == PAGES, "every page's generation started or queued")
+        assert started() == 1 and _metric(url, "ragbot_queue_waiting", group=LLM_GROUP, via="page") == PAGES - 1, "one at a time"
         assert _metric(url, "ragbot_queue_running", group=LLM_GROUP) == 1
 
         params = httpx.get(f"{url}gradio_api/info", timeout=30).json()["named_endpoints"]["/ask"]["parameters"]
@@ -124,12 +138,11 @@ def test_asks_flow_past_generations_that_hold_and_queue_in_the_llm_group(index: 
         with ThreadPoolExecutor(2 * ASK_LIMIT) as pool:
             answers = list(pool.map(lambda data: _ask(url, data), asks))
         assert all(a.startswith("complete: ") and "90 per cent" in a for a in answers), answers[:2]
-        assert len(list(gate.glob("running-*"))) == 1 and _metric(url, "ragbot_queue_waiting", group=LLM_GROUP, via="page") == PAGES - 1
+        assert started() == 1 and _metric(url, "ragbot_queue_waiting", group=LLM_GROUP, via="page") == PAGES - 1
         assert all(CHECKING in page.locator("[data-testid='bot']").last.inner_text() for page in pages), "each page's answer is pending"
 
         (gate / "release").touch()  # every generation may end now, one after another
         for page in pages:
-            pending = f"() => [...document.querySelectorAll(\"[data-testid='bot']\")].pop().innerText.includes('{CHECKING}')"
             page.wait_for_function(f"() => !({pending})()", timeout=300_000)
-        assert len(list(gate.glob("running-*"))) == PAGES
+        assert started() == PAGES
         browser.close()
