@@ -66,8 +66,8 @@ test: setup browser postgres ocr nginx
 	$(BIN)/python -m pytest -q
 
 lint: setup
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 bench: setup
 	$(BIN)/ragbot bench

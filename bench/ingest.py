@@ -151,6 +151,7 @@ def cmd_speed(args: argparse.Namespace) -> None:
     long_pdf = render_pdf(brief, pad_pages=60)
     cases = {
         "PDF, text layer (two columns)": (long_pdf, "x.pdf"),
+        "PDF, text layer, 300 pages (tests/readers/test_pdf.py reads it for its progress)": (render_pdf(brief, pad_pages=295), "x.pdf"),
         "PDF, scanned (OCR, 300 dpi)": (render_scan(render_pdf(shipped_brief(SHIPPED[-1])), dpi=200), "x.pdf"),
         "Word (.docx)": (render_docx(shipped_brief(SHIPPED[1])), "x.docx"),
         "web page (.html)": (render_html(shipped_brief(SHIPPED[1])), "x.html"),

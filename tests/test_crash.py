@@ -1,7 +1,8 @@
 """kill -9 in the middle of index builds: what is left must load, and be the old build or the whole new one.
 
-bench/crash_index.py does the same to `ragbot index` subprocesses on the real corpus 20 times; here a
-forked build of a tiny two-document corpus is killed 6 times, so the test stays within seconds.
+bench/crash_index.py kills `ragbot index` subprocesses on the real corpus at random moments, 20 times; here a forked
+build of a tiny two-document corpus stops itself at 6 seeded file switches (os.replace) and is killed there, so where it
+dies does not depend on the machine's speed (tests/test_kill_index.py does this to `ragbot index` itself).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import os
 import random
 import shutil
 import signal
-import time
 from pathlib import Path
 
 import pytest
@@ -29,6 +29,47 @@ def _build(settings: Settings, embedder) -> None:
     build_index(settings, embedder, progress=False, log=lambda _m: None)
 
 
+def _build_stopping_at(settings: Settings, embedder, nth: int, when: str) -> None:
+    """A forked child's build that stops itself (SIGSTOP) just before or after its nth file switch (os.replace) in the index folder.
+
+    The manifest's switch is the last a build needs: a build making fewer switches stops at that one.
+    """
+    real, calls = os.replace, [0]
+
+    def replace(src, dst, *args, **kwargs) -> None:
+        if Path(dst).parent == settings.index_dir:
+            calls[0] += 1
+            hit = calls[0] == nth or (calls[0] < nth and Path(dst).name == MANIFEST)
+        else:
+            hit = False
+        if hit and when == "before":
+            os.kill(os.getpid(), signal.SIGSTOP)
+        real(src, dst, *args, **kwargs)
+        if hit and when == "after":
+            os.kill(os.getpid(), signal.SIGSTOP)
+
+    os.replace = replace  # in the forked child only
+    _build(settings, embedder)
+
+
+def _switches(settings: Settings, embedder) -> int:
+    """How many files an uninterrupted build switches into the index folder (os.replace), up to and including the manifest."""
+    real, seen = os.replace, []
+
+    def replace(src, dst, *args, **kwargs) -> None:
+        if Path(dst).parent == settings.index_dir and MANIFEST not in seen:
+            seen.append(Path(dst).name)
+        real(src, dst, *args, **kwargs)
+
+    os.replace = replace
+    try:
+        _build(settings, embedder)
+    finally:
+        os.replace = real
+    assert seen and seen[-1] == MANIFEST, seen
+    return len(seen)
+
+
 def _outcome(settings: Settings, old_build: str) -> str:
     """'old', 'new', or why the index left behind is neither."""
     try:
@@ -41,22 +82,12 @@ def _outcome(settings: Settings, old_build: str) -> str:
     return f"a new build of another corpus: {changes.summary()}" if changes.stale else "new"
 
 
-def _kill(proc: multiprocessing.process.BaseProcess, index_dir: Path, mode: str, typical: float, rng: random.Random) -> bool:
-    """SIGKILL a running build at a random moment ('any') or just after its first new file ('write'); False if it had finished."""
-    start, before = time.monotonic(), {p.name for p in index_dir.iterdir()}
-    if mode == "any":
-        at = rng.uniform(0, typical)
-        while time.monotonic() - start < at and proc.is_alive():
-            time.sleep(0.002)
-    else:
-        while proc.is_alive() and not ({p.name for p in index_dir.iterdir()} - before) and time.monotonic() - start < 60:
-            time.sleep(0.0005)
-        time.sleep(rng.uniform(0, 0.02))
-    if not proc.is_alive():
-        return False
+def _kill_when_stopped(proc: multiprocessing.process.BaseProcess) -> None:
+    """SIGKILL the child once it has stopped itself; fails if it ended instead."""
+    _, status = os.waitpid(proc.pid, os.WUNTRACED)  # no timeout needed: the child stops or ends
+    assert os.WIFSTOPPED(status), f"the build ended ({os.waitstatus_to_exitcode(status)}) without reaching its stop point"
     os.kill(proc.pid, signal.SIGKILL)
-    proc.join(30)
-    return True
+    proc.join(60)
 
 
 def _tiny_corpus(folder: Path) -> Path:
@@ -74,22 +105,22 @@ def test_kill_9_mid_build_leaves_the_old_index_or_the_complete_new_one(tmp_path:
     ctx = multiprocessing.get_context("fork")  # the child reuses the loaded embedder: no model load per run
     rng = random.Random(11)
     briefs = sorted(corpus.glob("*.txt"))
-    results, killed = [], 0
     with briefs[0].open("a", encoding="utf-8") as f:
-        f.write("\nA timing paragraph about port calls in Busan.\n")
-    start = time.monotonic()
-    _build(settings, embedder)
-    typical = time.monotonic() - start
-    for run in range(6):
+        f.write("\nA counting paragraph about port calls in Busan.\n")
+    switches = _switches(settings, embedder)  # an incremental build's switches: the kill points are drawn from them
+    points = [(1, "before"), (switches, "before"), (switches, "after")]
+    points += [(rng.randint(1, switches), rng.choice(("before", "after"))) for _ in range(3)]
+    results = []
+    for run, (nth, when) in enumerate(points):
         old_build = json.loads((settings.index_dir / MANIFEST).read_text())["build"]
         with rng.choice(briefs).open("a", encoding="utf-8") as f:
             f.write(f"\nRun {run}: exercise {rng.randrange(10**6)} was held off Busan.\n")
-        proc = ctx.Process(target=_build, args=(settings, embedder))
+        proc = ctx.Process(target=_build_stopping_at, args=(settings, embedder, nth, when))
         proc.start()
-        killed += _kill(proc, settings.index_dir, "write" if run % 2 else "any", typical, rng)
+        _kill_when_stopped(proc)
         results.append(_outcome(settings, old_build))
-    assert set(results) <= {"old", "new"}, results
-    assert killed >= 3, f"only {killed} of 6 builds were killed before finishing: {results}"
+    assert set(results) <= {"old", "new"}, (points, results)
+    assert results[:3] == ["old", "old", "new"], (points, results)  # before any switch and around the manifest's
     _build(settings, embedder)  # an uninterrupted build clears what the killed ones left
     manifest = read_manifest(settings.index_dir)
     left = {p.name for p in settings.index_dir.iterdir()} - {MANIFEST, ".lock", VERIFIED}

@@ -72,7 +72,10 @@ def test_the_page_and_the_api_share_each_group_and_a_full_wait_is_refused():
         first = await lanes.take("ask")
         assert first is not None and lanes.running["ask"] == 1
         waiting = asyncio.create_task(lanes.take("ask"))
-        await asyncio.sleep(0.1)
+        for _ in range(100):  # hands the loop to the waiting task until it queues: no timed sleep
+            if lanes.waiting:
+                break
+            await asyncio.sleep(0)
         assert not waiting.done() and lanes.waiting == 1
         assert await lanes.take("ask") is None, "past max_waiting an API call is refused at once"
         first.release()

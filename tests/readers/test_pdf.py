@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-import time
 
 import pytest
 
@@ -54,12 +53,10 @@ def test_structure_headings_footnotes_table_and_metadata():
 def test_a_300_page_pdf_reports_its_progress_page_by_page():
     data = render_pdf(own_brief(), pad_pages=295)
     seen: list[tuple[int, int]] = []
-    start = time.perf_counter()
     extracted = read(data, "long.pdf", progress=lambda done, total: seen.append((done, total)))
-    seconds = time.perf_counter() - start
     assert extracted.pages >= 300 and seen[-1] == (extracted.pages, extracted.pages) and len(seen) == extracted.pages
     assert [d for d, _ in seen] == list(range(1, extracted.pages + 1))
-    assert seconds < 120, f"{extracted.pages} pages took {seconds:.0f} s"
+    # how long 300 pages take is a figure of `python -m bench.ingest speed`, not an assert here
 
 
 def _encrypted() -> bytes:

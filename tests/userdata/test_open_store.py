@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import csv
 import os
+import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psycopg
@@ -57,9 +57,14 @@ def test_an_unreachable_server_is_one_clear_line():
 
 
 def test_a_server_that_does_not_answer_times_out_as_one_line():
-    started = time.monotonic()
-    _one_line_error(Settings(store_url=f"postgresql://ragbot:{SECRET}@10.255.255.1:5432/ragbot?connect_timeout=2"))
-    assert time.monotonic() - started < 15
+    """A port that takes the connection and never says a word: libpq's connect_timeout ends the wait, and says so."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # the kernel completes the handshake; nothing ever reads or answers
+        port = silent.getsockname()[1]
+        message = _one_line_error(Settings(store_url=f"postgresql://ragbot:{SECRET}@127.0.0.1:{port}/ragbot?connect_timeout=1"))
+    assert message.startswith(f"cannot open the store postgresql://ragbot:***@127.0.0.1:{port}/ragbot?connect_timeout=1: "), message
+    assert "timeout expired" in message, message
 
 
 def test_a_malformed_url_is_one_line_without_the_password():
