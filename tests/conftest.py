@@ -112,17 +112,19 @@ def tail(path: Path, lines: int = 30) -> str:
 
 
 @contextmanager
-def running_server(env: dict[str, str]) -> Iterator[str]:
+def running_server(env: dict[str, str], setup: str = "") -> Iterator[str]:
     """`ragbot serve` in a subprocess on a free loopback port; yields its URL once the page answers.
 
     Its stderr goes to a file, not a pipe nobody reads (a full pipe would block the server); a failure shows the file's tail.
+    ``setup``: Python run in the server's process before it starts (a test's hold on one step, never a stand-in for it).
     """
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     log_path = Path(tempfile.mkdtemp(prefix="ragbot-serve-")) / "stderr.log"
+    start = ["-c", f"{setup}\nimport sys\nfrom ragbot.cli import main\nsys.exit(main(sys.argv[1:]))"] if setup else ["-m", "ragbot.cli"]
     with log_path.open("wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "ragbot.cli", "serve", "--port", str(port)], env={**os.environ, **env}, stderr=log)
+        proc = subprocess.Popen([sys.executable, *start, "serve", "--port", str(port)], env={**os.environ, **env}, stderr=log)
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.time() + 120

@@ -75,8 +75,25 @@ def site(tmp_path_factory: pytest.TempPathFactory, embedder):
         "RAGBOT_CLAIM_THRESHOLD": "0",
         "RAGBOT_PASSAGE_ANSWER_FROM": "0",
     }  # it is no judge
-    with running_server(env) as url:
+    with running_server(env, HELD_WRITING.format(hold=str(root / "hold-writing"))) as url:
         yield url, env, root
+
+
+# The server's written answers wait after the judge's verdict for as long as the file {hold} exists: a test holds the
+# writing open (SmolLM2 writes in about a second) to act meanwhile, whatever the machine's speed.
+HELD_WRITING = """
+import time
+from pathlib import Path
+from ragbot.answer import Verdict
+from ragbot.engines.llm import LLMEngine
+hold, judge_and_write = Path({hold!r}), LLMEngine._judge_and_write
+def held(self, *args, **kwargs):
+    for event in judge_and_write(self, *args, **kwargs):
+        yield event
+        while isinstance(event, Verdict) and hold.exists():
+            time.sleep(0.05)
+LLMEngine._judge_and_write = held
+"""
 
 
 @pytest.fixture(scope="module")
@@ -156,20 +173,25 @@ def test_ask_and_see_a_cited_answer(page):
     assert "About 90 per cent" in card.locator("mark").first.inner_text()
 
 
-def test_the_llm_answer_streams_after_the_quotes_and_a_follow_up_is_rewritten(page):
+def test_the_llm_answer_streams_after_the_quotes_and_a_follow_up_is_rewritten(page, site):
+    hold = site[2] / "hold-writing"
     page.locator(".label-wrap", has_text="Settings").click()
     page.get_by_label("Answer engine").click()
     page.get_by_role("option", name=LLM_OPTION).click()
     page.get_by_label("Question").fill("What share of South Korea's energy supplies passes through the Malacca Strait?")
-    page.get_by_role("button", name="Ask", exact=True).click()
-    bot = page.locator("[data-testid='bot']").last
-    bot.get_by_text("Writing an answer").wait_for(timeout=60_000)  # the quotes are shown while the model writes
-    assert "90 per cent" in bot.inner_text() and page.locator(".rb-card").count() >= 1
-    assert "The passages state the answer (confidence" in bot.inner_text(), "the model's check came first"
-    # A second question while the answer is written is refused (it would be drawn over), and kept in the box.
-    page.get_by_label("Question").fill("Who wrote the Fulcrum article?")
-    page.get_by_label("Question").press("Enter")
-    page.get_by_text("A written answer is still on its way").wait_for(timeout=10_000)
+    hold.touch()  # the writing waits after the verdict until the second question has been refused
+    try:
+        page.get_by_role("button", name="Ask", exact=True).click()
+        bot = page.locator("[data-testid='bot']").last
+        bot.get_by_text("Writing an answer").wait_for(timeout=60_000)  # the quotes are shown while the model writes
+        assert "90 per cent" in bot.inner_text() and page.locator(".rb-card").count() >= 1
+        assert "The passages state the answer (confidence" in bot.inner_text(), "the model's check came first"
+        # A second question while the answer is written is refused (it would be drawn over), and kept in the box.
+        page.get_by_label("Question").fill("Who wrote the Fulcrum article?")
+        page.get_by_label("Question").press("Enter")
+        page.get_by_text("A written answer is still on its way").wait_for(timeout=30_000)
+    finally:
+        hold.unlink(missing_ok=True)
     page.wait_for_function(
         "() => { const b = [...document.querySelectorAll(\"[data-testid='bot']\")].pop(); return b && !b.innerText.includes('Writing'); }",
         timeout=180_000,
