@@ -163,7 +163,7 @@ def test_warming_resumes_after_kill_9_and_keeps_to_its_ram_budget(pipeline: Pipe
     assert grew < budget + 12, f"RSS grew {grew} MiB warming {n - resumed} passages with cache_ram_mib {budget}"
 
 
-def test_the_page_answers_while_the_library_is_being_warmed(settings, tmp_path: Path) -> None:
+def test_the_page_answers_while_the_library_is_being_warmed(index, settings, tmp_path: Path) -> None:
     import httpx
 
     data = tmp_path / "data"
@@ -181,6 +181,7 @@ def test_the_page_answers_while_the_library_is_being_warmed(settings, tmp_path: 
         assert reply.status_code == 200, reply.text
         answer = reply.json()
         assert answer["engine"] == "llm" and answer["retrieved"] and "passage_p_yes" in answer["checks"], "read, with restores"
+        assert "rb-cache-status" in client.get("/config").text, "the Documents tab shows the warming's progress"
         during = len(list(saved.glob("*" + SUFFIX)))
         total = len(list(saved.glob("*" + SUFFIX)))
         while total <= during:
