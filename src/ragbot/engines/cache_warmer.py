@@ -113,7 +113,7 @@ class SlotFiles:
         _touch(final)
         return True
 
-    def evict(self, keep: set[Path] = frozenset()) -> int:  # type: ignore[assignment]
+    def evict(self, keep: frozenset[Path] | set[Path] = frozenset()) -> int:
         """Delete the least recently used files until the rest fit the disk budget (``keep`` never); how many were deleted."""
         files = sorted(self.files(), key=_mtime)
         total, deleted = sum(_size(p) for p in files), 0
