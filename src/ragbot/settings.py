@@ -102,6 +102,11 @@ class Settings(BaseModel):
     passage_answer_from: float = Field(0.46, ge=0.0, le=1.0, description="an answer needs a passage read alone at this P(Yes); 0: off")
     rerank: Literal["none", "passage_p_yes"] = Field("none", description="LLM engine: reorder the top passages by what the model reads")
     rerank_retrieval_weight: float = Field(0.0, ge=0.0, description="rerank: score = logit P(Yes) + this times the retrieval score")
+    # Warming llama.cpp's prompt cache for the library (engines/cache_warmer.py, docs/trust-reading.md): each passage's
+    # prefix read once in the background and its slot state saved to data_dir/llm-cache, restored before a later reading.
+    warm_cache: bool = Field(False, description="LLM engine, bundled model: warm the per-passage prompt cache in the background")
+    llm_cache_mib: int = Field(1024, ge=0, le=1_048_576, description="warm_cache: llama.cpp's host-memory prompt cache (cache_ram_mib)")
+    llm_cache_disk_mib: int = Field(2048, ge=1, le=1_048_576, description="warm_cache: saved slot states on disk, LRU deleted")
     rewrite_followups: bool = True
     model_cache_dir: Path = Path("~/.cache/ragbot/models")  # where bundled LLM parts are joined, once
 

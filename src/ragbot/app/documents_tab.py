@@ -13,6 +13,7 @@ from ragbot.app.uploads import add_files
 from ragbot.chain import Pipeline
 from ragbot.corpus.edit import remove_document
 from ragbot.corpus.folder import UPLOAD_SUFFIXES
+from ragbot.engines.cache_warmer import status_line
 from ragbot.errors import RagbotError
 
 
@@ -106,6 +107,8 @@ def build_documents_tab(live: LivePipeline, briefs: Any, users: Users, visible: 
             to_remove = gr.Dropdown(brief_choices(live.pipeline), value=None, label="Remove a brief")
             remove = gr.Button("Remove from library", variant="stop")
     library_status = gr.Markdown("", elem_id="rb-library-status")
+    if live.pipeline.settings.warm_cache and live.pipeline.settings.engine == "llm":  # the background warming's progress
+        gr.Markdown(status_line, every=10, elem_id="rb-cache-status")
     library = [library_status, table, to_remove, briefs]
     add.click(handlers.add_briefs, upload, library, api_name=False, concurrency_limit=1)
     remove.click(handlers.remove_brief, to_remove, library, api_name=False, concurrency_limit=1)

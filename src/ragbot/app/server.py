@@ -14,6 +14,7 @@ from ragbot.app.live import LivePipeline
 from ragbot.app.page import CSS, build_app
 from ragbot.app.roles import Users
 from ragbot.chain import Pipeline
+from ragbot.engines.cache_warmer import CacheWarmer, register, slot_files
 from ragbot.errors import RagbotError
 from ragbot.settings import Settings
 from ragbot.userdata.factory import open_userdata
@@ -29,6 +30,24 @@ def exposure_warning(host: str, login: object) -> str | None:
         f"ragbot: warning: serving on {host} without a login; anyone who can reach it can use it "
         "(set RAGBOT_USER and RAGBOT_PASSWORD, or RAGBOT_USERS_FILE)"
     )
+
+
+def warm_llm_and_cache(readiness: Readiness, pipeline: Pipeline) -> None:
+    """Start the LLM; with ``warm_cache``, then warm its prompt cache for the library, yielding to questions (LLM_GROUP)."""
+    readiness.warm_llm(pipeline)
+    try:
+        slots = slot_files(pipeline.settings)
+    except RagbotError:  # the model did not load: warm_llm said so
+        return
+    if slots is None:
+        return
+    warmer = CacheWarmer(slots, busy=lambda: concurrency.LANES.running.get(concurrency.LLM_GROUP, 0) > 0, report=say)
+    register(warmer)
+    warmer.run(pipeline.index.passages)
+
+
+def say(message: str) -> None:
+    print(f"ragbot: {message}", file=sys.stderr)
 
 
 def serve(settings: Settings) -> None:
@@ -48,7 +67,7 @@ def serve(settings: Settings) -> None:
     live = LivePipeline(pipeline)
     readiness = Readiness(live, needs_llm=settings.engine == "llm")  # /readyz says "loading" until the model is up
     if settings.engine == "llm":  # join the model file (first run) and start llama.cpp while the page comes up
-        threading.Thread(target=readiness.warm_llm, args=(pipeline,), daemon=True, name="warm-llm").start()
+        threading.Thread(target=warm_llm_and_cache, args=(readiness, pipeline), daemon=True, name="warm-llm").start()
     app = concurrency.with_queue(build_app(live, open_userdata(settings), users))
     api = build_api(live, users)  # /api/ask and /v1/chat/completions, beside the page (ragbot/app/api.py)
     health = build_health(readiness, ApiLogin(users))  # /healthz, /readyz, /metrics (ragbot/app/health.py)

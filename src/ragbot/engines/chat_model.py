@@ -7,7 +7,7 @@ from typing import Any
 
 from ragbot.errors import RagbotError
 from ragbot.models.llm_file import resolve_llm_path
-from ragbot.models.llm_server import local_server
+from ragbot.models.llm_server import LocalServer, local_server
 from ragbot.settings import Settings
 
 
@@ -21,8 +21,16 @@ def chat_model(settings: Settings, max_tokens: int | None = None) -> Any:
     if settings.llm_base_url:
         key = os.environ.get(settings.llm_api_key_env, "") or "not-needed"
         return ChatOpenAI(base_url=settings.llm_base_url, api_key=key, model=settings.llm_model, **common)
-    server = local_server(resolve_llm_path(settings.llm_model, settings.model_cache_dir), settings.llm_threads)
+    server = local_llm(settings)
     return ChatOpenAI(base_url=server.base_url, api_key=server.api_key, model="local", **common)
+
+
+def local_llm(settings: Settings) -> LocalServer:
+    """The bundled model's server; with ``warm_cache``, it saves slot states in data_dir/llm-cache and caps its prompt cache."""
+    path = resolve_llm_path(settings.llm_model, settings.model_cache_dir)
+    if not settings.warm_cache:
+        return local_server(path, settings.llm_threads)
+    return local_server(path, settings.llm_threads, (settings.data_dir / "llm-cache").resolve(), settings.llm_cache_mib)
 
 
 def backend_errors() -> tuple[type[BaseException], ...]:

@@ -19,6 +19,7 @@ from ragbot.answer import ABSTAIN_TEXT, PENDING, UNSURE_TEXT, Answer, Event, Fin
 from ragbot.chunking import Passage
 from ragbot.citations import CitationVerifier, cite, says_abstain
 from ragbot.claim_checks import ClaimChecks
+from ragbot.engines.cache_warmer import SlotFiles, slot_files
 from ragbot.engines.chat_model import backend_errors, chat_model
 from ragbot.engines.extractive import ExtractiveEngine, ScoredSentence
 from ragbot.engines.judge import AnswerabilityGate, AnswerabilityJudge
@@ -112,7 +113,12 @@ class LLMEngine:
 
     def read(self, retrieval: Retrieval) -> list[Reading]:
         """The model's reading of each of the top ``read_passages`` passages alone, in retrieval order."""
-        return read_top(PassageReader(self.model), retrieval, self.settings.read_passages)
+        return read_top(PassageReader(self.model, slots=self.slots), retrieval, self.settings.read_passages)
+
+    @property
+    def slots(self) -> SlotFiles | None:
+        """With ``warm_cache``: the saved per-passage prompt states, restored before each reading."""
+        return slot_files(self.settings)
 
     def reranked(
         self, retrieval: Retrieval, preview: Answer, scored: list[ScoredSentence]

@@ -43,9 +43,14 @@ class Reading:
     ms: float = 0.0  # wall time of the call
 
 
+def passage_head(passage: Passage) -> str:
+    """The passage as it opens the reading's message, before the question (what the cache warmer reads ahead)."""
+    return PASSAGE_TEMPLATE.format(title=passage.title, text=passage.text.strip())
+
+
 def reader_messages(passage: Passage, question: str) -> list[tuple[str, str]]:
     """[system prompt][the passage][the question]: everything before the question is the same for every question."""
-    head = PASSAGE_TEMPLATE.format(title=passage.title, text=passage.text.strip())
+    head = passage_head(passage)
     return [("system", READER_SYSTEM_PROMPT), ("human", head + QUESTION_TEMPLATE.format(question=question))]
 
 
@@ -59,15 +64,21 @@ def _usage(metadata: dict[str, Any]) -> tuple[int | None, int | None]:
 class PassageReader:
     """Reads passages one at a time with a LangChain chat model that serves log-probabilities (llama.cpp, OpenAI-compatible)."""
 
-    def __init__(self, model: Any, top_logprobs: int = 10) -> None:
+    def __init__(self, model: Any, top_logprobs: int = 10, slots: Any | None = None) -> None:
         if not 1 <= top_logprobs <= 20:
             raise ValueError(f"top_logprobs must be between 1 and 20, got {top_logprobs}")
         self._model = model.bind(logprobs=True, top_logprobs=top_logprobs, max_tokens=1, temperature=0.0)
+        self.slots = slots  # engines/cache_warmer.py's SlotFiles: a passage's saved prefix restored before its reading
 
     def run(self, passage: Passage, question: str) -> Reading:
         """P(Yes) that ``passage`` alone states the answer to ``question``."""
         start = time.perf_counter()
-        reply = self._model.invoke(reader_messages(passage, question))
+        if self.slots is None:
+            reply = self._model.invoke(reader_messages(passage, question))
+        else:
+            with self.slots.lock:  # the restored state and the reading that uses it, with no warming call between
+                self.slots.restore(passage)
+                reply = self._model.invoke(reader_messages(passage, question))
         ms = (time.perf_counter() - start) * 1000
         content = (reply.response_metadata.get("logprobs") or {}).get("content") or []
         top = (content[0].get("top_logprobs") or [content[0]]) if content else []
