@@ -114,9 +114,9 @@ class SlotFiles:
         return True
 
     def evict(self, keep: frozenset[Path] | set[Path] = frozenset()) -> int:
-        """Delete the least recently used files until the rest fit the disk budget (``keep`` never); how many were deleted."""
+        """Delete the least recently used files until the rest fit the disk budget (``keep`` never); the bytes left."""
         files = sorted(self.files(), key=_mtime)
-        total, deleted = sum(_size(p) for p in files), 0
+        total = sum(_size(p) for p in files)
         for p in files:
             if total <= self.disk_bytes:
                 break
@@ -124,8 +124,7 @@ class SlotFiles:
                 continue
             total -= _size(p)
             p.unlink(missing_ok=True)
-            deleted += 1
-        return deleted
+        return total
 
 
 def _size(path: Path) -> int:
@@ -202,8 +201,7 @@ class CacheWarmer:
                 self.report(f"warming the prompt cache stopped at {self.status.done}/{self.status.total}: {exc}")
                 return self.status
             self.status.done += 1
-            self.slots.evict(keep=written)
-            if self.slots.used_bytes() > self.slots.disk_bytes:  # this run's own files fill it: keep them, stop
+            if self.slots.evict(keep=written) > self.slots.disk_bytes:  # this run's own files fill it: keep them, stop
                 self.slots.path(passage).unlink(missing_ok=True)
                 self.status.done -= 1
                 self.status.state = "disk budget full"
@@ -214,12 +212,6 @@ class CacheWarmer:
         self.status.state = "done"
         self.report(f"warmed {self.status.done}/{self.status.total} passages ({time.perf_counter() - start:.0f} s); done")
         return self.status
-
-    def start(self, passages: Sequence[Passage], stop: threading.Event | None = None) -> threading.Thread:
-        """``run`` in a daemon thread."""
-        thread = threading.Thread(target=self.run, args=(list(passages), stop), daemon=True, name="warm-cache")
-        thread.start()
-        return thread
 
 
 def slot_files(settings: Settings) -> SlotFiles | None:

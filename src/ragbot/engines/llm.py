@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 from ragbot.answer import ABSTAIN_TEXT, PENDING, UNSURE_TEXT, Answer, Event, Final, Preview, Retrieval, Token, Turn, Verdict
@@ -115,9 +116,9 @@ class LLMEngine:
         """The model's reading of each of the top ``read_passages`` passages alone, in retrieval order."""
         return read_top(PassageReader(self.model, slots=self.slots), retrieval, self.settings.read_passages)
 
-    @property
+    @cached_property
     def slots(self) -> SlotFiles | None:
-        """With ``warm_cache``: the saved per-passage prompt states, restored before each reading."""
+        """With ``warm_cache``: the saved per-passage prompt states, restored before each reading (built once)."""
         return slot_files(self.settings)
 
     def reranked(
