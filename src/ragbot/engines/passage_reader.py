@@ -14,11 +14,14 @@ import math
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ragbot.answer import Hit, Retrieval, Verdict
 from ragbot.chunking import Passage
 from ragbot.engines.judge import p_yes
+
+if TYPE_CHECKING:  # cache_warmer imports this module's prompt
+    from ragbot.engines.cache_warmer import SlotFiles
 
 # Fixed for every passage and question: the cached prefix every reading starts with.
 READER_SYSTEM_PROMPT = (
@@ -64,7 +67,7 @@ def _usage(metadata: dict[str, Any]) -> tuple[int | None, int | None]:
 class PassageReader:
     """Reads passages one at a time with a LangChain chat model that serves log-probabilities (llama.cpp, OpenAI-compatible)."""
 
-    def __init__(self, model: Any, top_logprobs: int = 10, slots: Any | None = None) -> None:
+    def __init__(self, model: Any, top_logprobs: int = 10, slots: SlotFiles | None = None) -> None:
         if not 1 <= top_logprobs <= 20:
             raise ValueError(f"top_logprobs must be between 1 and 20, got {top_logprobs}")
         self._model = model.bind(logprobs=True, top_logprobs=top_logprobs, max_tokens=1, temperature=0.0)
