@@ -117,7 +117,6 @@ WARM_SCRIPT = textwrap.dedent(
     from ragbot.index.reader import load_index
     from ragbot.models.llm_file import resolve_llm_path
     from ragbot.models.llm_server import LocalServer
-from ragbot.settings import Settings
 
     index_dir, folder, n, cache_mib = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     passages = load_index(index_dir).passages[:n]
