@@ -56,11 +56,12 @@ ocr:
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq tesseract-ocr >/dev/null; \
 		else echo "note: tesseract-ocr is not installed, so scanned PDFs cannot be read (apt-get install tesseract-ocr)"; fi; }
 
-# The balancer test runs deploy/nginx/ragbot.conf in Debian's nginx in front of two replicas (tests/test_balancer.py).
+# The balancer test runs deploy/nginx/ragbot.conf in Debian's nginx in front of two replicas (tests/test_balancer.py). As
+# root it is installed, and an install that fails stops make; elsewhere a note, and that test skips (under CI it fails).
 nginx:
-	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] \
-		|| { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq nginx-light >/dev/null; } \
-		|| echo "note: nginx is not installed, so the balancer test will be skipped (apt-get install nginx-light)"
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq nginx-light >/dev/null; \
+		else echo "note: nginx is not installed, so the balancer test will be skipped (apt-get install nginx-light)"; fi; }
 
 test: setup browser postgres ocr nginx
 	$(BIN)/python -m pytest -q

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ from ragbot.models.embedder import Embedder, embedder_for, load_embedder, query_
 from ragbot.quiz.model import Question, Quiz, Source, corpus_fingerprint
 from ragbot.settings import Settings
 
-from .index.conftest import milvus_uri  # noqa: F401 (Milvus Lite's server, for tests outside tests/index too)
+from .index.conftest import free_port, milvus_uri  # noqa: F401 (Milvus Lite's server, for tests outside tests/index too)
 from .userdata.conftest import postgres_server  # noqa: F401 (the PostgreSQL server, for tests outside tests/userdata too)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -118,9 +117,7 @@ def running_server(env: dict[str, str], setup: str = "") -> Iterator[str]:
     Its stderr goes to a file, not a pipe nobody reads (a full pipe would block the server); a failure shows the file's tail.
     ``setup``: Python run in the server's process before it starts (a test's hold on one step, never a stand-in for it).
     """
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     log_path = Path(tempfile.mkdtemp(prefix="ragbot-serve-")) / "stderr.log"
     start = ["-c", f"{setup}\nimport sys\nfrom ragbot.cli import main\nsys.exit(main(sys.argv[1:]))"] if setup else ["-m", "ragbot.cli"]
     with log_path.open("wb") as log:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import ssl
 import subprocess
 import time
@@ -22,27 +21,21 @@ from typing import Any
 import httpx
 import pytest
 
+from .chromium import CHROMIUM, launch
 from .conftest import CORPUS, EDITOR, ROOT, running_server
+from .index.conftest import free_port
 from .readers.conftest import own_brief
 from .readers.render import render_pdf
-from .test_browser import CHROMIUM, CHROMIUM_ARGS
+from .required import in_ci, require
 from .test_health import samples, total
 
 SHIPPED = ROOT / "deploy" / "nginx" / "ragbot.conf"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def nginx_binary() -> str:
     found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
     if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("nginx is not installed (apt-get install nginx-light)")
-        pytest.skip("nginx is not installed (apt-get install nginx-light)")
+        require("nginx", "not installed (`make nginx` installs it as root)")
     return found
 
 
@@ -170,7 +163,7 @@ def test_a_brief_uploaded_through_one_replica_is_cited_through_the_other(balance
     finally:
         for client in clients.values():
             client.close()
-    if os.environ.get("CI") or CHROMIUM.exists():  # the same on the page in Chromium: upload through one, cited through the other
+    if in_ci() or CHROMIUM.exists():  # the same on the page in Chromium: upload through one, cited through the other
         pages_upload_and_ask_through_the_balancer(balancer, [routes[0], routes[1]], cert, tmp_path)
 
 
@@ -202,7 +195,7 @@ def pages_upload_and_ask_through_the_balancer(balancer: str, routes: list[str], 
     brief = folder / "Reef survey 2026.md"
     brief.write_text("# Reef survey\n\nThe 2026 reef survey counted 412 coral species around Palawan.\n", encoding="utf-8")
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        browser = launch(pw)
         try:
             first = logged_in_page(browser, balancer, routes[0])
             first.get_by_role("tab", name="Documents").click()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from ragbot.app.render import render_sources
 from ragbot.brief_match import BriefMatcher
 from ragbot.chain import Pipeline
 from ragbot.errors import RagbotError
@@ -100,6 +101,10 @@ def test_a_named_brief_ranks_first_and_the_others_follow(named_pipeline: Pipelin
     assert named.named_briefs == {RURAL_BUS}
     assert named.hits[0].passage.doc_id == RURAL_BUS and "6 cooling centres" in named.hits[0].passage.text
     assert HEAT in {h.passage.doc_id for h in named.hits}, "other briefs' passages still rank, after the named one's"
+    for hit in named.hits:  # the boost ranks; a source card shows the relevance the passage earned without it
+        assert hit.brief_boost == (10.0 if hit.passage.doc_id == RURAL_BUS else 0.0) and hit.relevance == hit.score - hit.brief_boost
+    card = render_sources(named_pipeline.ask(f"{COOLING}, according to the 2023 Tallis brief?"), {})
+    assert f"{named.hits[0].relevance:.3f}" in card and f"{named.hits[0].score:.3f}" not in card
     off = Retriever(named_pipeline.index, named_pipeline.encoder, named_pipeline.settings.model_copy(update={"brief_match_weight": 0.0}))
     assert off.run(f"{COOLING}, according to the 2023 Tallis brief?").hits[0].passage.doc_id == HEAT
 

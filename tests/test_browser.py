@@ -15,14 +15,11 @@ from ragbot.quiz.model import Question, Source, load_quiz
 from ragbot.settings import Settings
 from ragbot.userdata.sqlite import SqliteStore
 
+from .chromium import launch, require_chromium
 from .conftest import EDITOR, READER, copy_small_corpus, running_server, sample_quiz
 from .index.conftest import new_database
-from .required import require
 from .test_cli import ragbot
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]  # fmt: skip
 EVIL = "2024-01_evil-brief.md"
 # Counts the events Gradio reports completed on its event stream (window.__rbCompleted): a test waits on the page's load
 # events having answered, rather than on a fixed time, before checking what they left hidden.
@@ -51,8 +48,7 @@ COUNT_COMPLETED = """
 })();
 """
 
-if not CHROMIUM.exists():
-    require("Chromium", f"no {CHROMIUM} for the browser tests (`make browser` installs it as root)", module=True)
+require_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -101,10 +97,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        try:
-            b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        except Exception as e:  # installed but not starting: a failure, here and under CI
-            pytest.fail(f"Chromium is required: {CHROMIUM} did not start: {str(e).strip().splitlines()[0][:300]}", pytrace=False)
+        b = launch(pw)
         yield b
         b.close()
 

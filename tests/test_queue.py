@@ -8,10 +8,7 @@ queue in Gradio's LLM group for as long as the test needs, whatever the machine'
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,27 +22,26 @@ from ragbot.app.concurrency import ASK_LIMIT, LLM_GROUP
 from ragbot.index.reader import Index
 from ragbot.settings import Settings
 
-from .conftest import CORPUS, tail
-from .index.conftest import free_port
-from .test_browser import CHROMIUM, CHROMIUM_ARGS
+from .chromium import launch, require_chromium
+from .conftest import CORPUS, running_server
+
+require_chromium()
 
 CHECKING = "checking whether they state the answer"  # a pending answer's first line on the page, until the model's check ends
 QUESTION = "What share of South Korea's energy supplies passes through the Malacca Strait?"
 PAGES = ASK_LIMIT + 1  # one generation runs, the others wait in the LLM group: enough to fill the ask group, were they in it
-# `ragbot serve`, its written answers gated: LLMEngine._judge_and_write waits for GATE/release, after touching GATE/running-<n>.
-GATED_SERVE = """
-import sys, time, uuid
+# Run in the server's process: LLMEngine._judge_and_write touches {gate}/running-<n>, then waits for {gate}/release.
+GATED_WRITING = """
+import time, uuid
 from pathlib import Path
 from ragbot.engines.llm import LLMEngine
-gate, real = Path(sys.argv[1]), LLMEngine._judge_and_write
+gate, judge_and_write = Path({gate!r}), LLMEngine._judge_and_write
 def held(self, *args, **kwargs):
-    (gate / f"running-{uuid.uuid4().hex}").touch()
+    (gate / f"running-{{uuid.uuid4().hex}}").touch()
     while not (gate / "release").exists():
         time.sleep(0.05)
-    return real(self, *args, **kwargs)
+    return judge_and_write(self, *args, **kwargs)
 LLMEngine._judge_and_write = held
-from ragbot.cli import main
-sys.exit(main(sys.argv[2:]))
 """
 
 
@@ -59,27 +55,13 @@ def until(check, what: str, seconds: float = 180) -> None:
 
 @contextmanager
 def gated_server(env: dict[str, str], gate: Path) -> Iterator[str]:
-    """The real `ragbot serve` on a free loopback port, its generations gated on gate/release; yields its URL once /readyz says ready."""
-    port, log_path = free_port(), gate / "serve.log"
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("RAGBOT_")} | env
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen([sys.executable, "-c", GATED_SERVE, str(gate), "serve", "--port", str(port)], env=full_env, stderr=log)
-    url = f"http://127.0.0.1:{port}/"
-
-    def ready() -> bool:
-        assert proc.poll() is None, f"ragbot serve exited ({proc.returncode}):\n{tail(log_path)}"
+    """The real `ragbot serve`, its generations gated on gate/release; yields its URL once /readyz says ready."""
+    with running_server(env, GATED_WRITING.format(gate=str(gate))) as url:
         try:
-            return httpx.get(f"{url}readyz", timeout=5).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        until(ready, f"ragbot serve ready; its stderr ends:\n{tail(log_path)}")
-        yield url
-    finally:
-        (gate / "release").touch()
-        proc.terminate()
-        proc.wait(timeout=60)
+            until(lambda: httpx.get(f"{url}readyz", timeout=30).status_code == 200, "ragbot serve ready")
+            yield url
+        finally:
+            (gate / "release").touch()
 
 
 def _metric(url: str, name: str, **labels: str) -> float:
@@ -107,14 +89,12 @@ def test_asks_flow_past_generations_that_hold_and_queue_in_the_llm_group(index: 
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
-    if not CHROMIUM.exists():
-        pytest.fail(f"no {CHROMIUM}: tests/test_browser.py's requirement", pytrace=False)
     env = {"RAGBOT_INDEX_DIR": str(settings.index_dir), "RAGBOT_CORPUS_DIR": str(CORPUS), "RAGBOT_DATA_DIR": str(tmp_path / "data"),
            "RAGBOT_ENGINE": "llm", "RAGBOT_LLM_MODEL": "smollm2-135m", "RAGBOT_LLM_CONCURRENCY": "1"}  # fmt: skip
     gate = tmp_path / "gate"
     gate.mkdir()
     with gated_server(env, gate) as url, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        browser = launch(pw)
         pages = [browser.new_page(viewport={"width": 1280, "height": 900}) for _ in range(PAGES)]
         for page in pages:
             page.goto(url)

@@ -33,6 +33,12 @@ class Hit:
     bm25: float
     rank: int  # 1-based
     sentence_scores: tuple[float, ...]  # per sentence of the passage: similarity + question-term coverage
+    brief_boost: float = 0.0  # brief_match_weight, in score when the question names this passage's brief
+
+    @property
+    def relevance(self) -> float:
+        """The score as the question's words and meaning earn it, without the named-brief boost (what a source card shows)."""
+        return self.score - self.brief_boost
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ class Retriever:
         found = self.store.candidates(rows, QueryTerms.of(self._term_weights(question)))
         dense = found.vectors @ qv if len(rows) else np.zeros(0, np.float32)
         per_passage = self._sentence_scores(rows, qv, found.sentences)
+        boosts = [boost if boost and self.index.passages[int(r)].doc_id in named else 0.0 for r in rows]
 
         if mode == "dense":
             score = dense.astype(np.float64)
@@ -59,9 +60,7 @@ class Retriever:
             for j in range(len(rows)):
                 best_two = np.sort(per_passage[j])[-2:][::-1]
                 support = float(best_two[0]) + (self.settings.second_sentence_weight * float(best_two[1]) if len(best_two) > 1 else 0.0)
-                score[j] = support + self.settings.passage_weight * float(dense[j])
-                if boost and self.index.passages[int(rows[j])].doc_id in named:
-                    score[j] += boost
+                score[j] = support + self.settings.passage_weight * float(dense[j]) + boosts[j]
         order = [j for j in sorted(range(len(rows)), key=lambda j: (-score[j], rows[j]))[:k] if np.isfinite(score[j])]
         hits = [
             Hit(
@@ -71,6 +70,7 @@ class Retriever:
                 float(lexical[j]),
                 r + 1,
                 tuple(float(x) for x in per_passage[j]),
+                boosts[j],
             )
             for r, j in enumerate(order)
         ]

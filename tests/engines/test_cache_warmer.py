@@ -17,10 +17,13 @@ from ragbot.chain import Pipeline
 from ragbot.chunking import Passage
 from ragbot.engines.cache_warmer import PARTIAL, SUFFIX, CacheWarmer, SlotFiles
 from ragbot.engines.passage_reader import PassageReader
+from ragbot.index.reader import load_index
+from ragbot.index.writer import build_index
 from ragbot.models.llm_file import resolve_llm_path
 from ragbot.models.llm_server import LocalServer
+from ragbot.settings import Settings
 
-from ..conftest import ROOT, running_server
+from ..conftest import EDITOR, ROOT, copy_small_corpus, running_server
 
 SMALL = "smollm2-135m"
 MiB = 1024 * 1024
@@ -188,3 +191,30 @@ def test_the_page_answers_while_the_library_is_being_warmed(index, settings, tmp
             assert time.time() < deadline + 120, "warming did not go on after the question"
             time.sleep(0.2)
             total = len(list(saved.glob("*" + SUFFIX)))
+
+
+def test_a_brief_added_while_serving_is_warmed_too(embedder, slots: SlotFiles, tmp_path: Path) -> None:
+    """The server warms the library, then watches it: a brief uploaded later has its passages warmed without a restart."""
+    import httpx
+
+    corpus, data = copy_small_corpus(tmp_path / "corpus"), tmp_path / "data"
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", data_dir=data)
+    build_index(settings, embedder, progress=False, log=lambda _m: None)
+    env = {"RAGBOT_INDEX_DIR": str(settings.index_dir), "RAGBOT_CORPUS_DIR": str(corpus), "RAGBOT_DATA_DIR": str(data),
+           "RAGBOT_ENGINE": "llm", "RAGBOT_LLM_MODEL": SMALL, "RAGBOT_WARM_CACHE": "true", "RAGBOT_LLM_CACHE_MIB": "64",
+           "RAGBOT_USER": EDITOR[0], "RAGBOT_PASSWORD": EDITOR[1]}  # fmt: skip
+    saved = data / "llm-cache"
+
+    def warmed_all(what: str) -> None:
+        passages = {slots.key(p) for p in load_index(settings.index_dir).passages}
+        deadline = time.time() + 600  # a hang guard: SmolLM2 warms a passage in well under a second
+        while not passages <= {p.stem for p in saved.glob("*" + SUFFIX)}:
+            assert time.time() < deadline, f"{what}: not every passage warmed in 600 s"
+            time.sleep(0.5)
+
+    with running_server(env) as url, httpx.Client(base_url=url, timeout=300) as client:
+        warmed_all("the library at start")
+        brief = "# Reef survey\n\nThe 2026 reef survey counted 412 coral species around Palawan.\n"
+        reply = client.post("/api/briefs/upload", files=[("files", ("Reef survey 2026.md", brief.encode()))], auth=EDITOR)
+        assert reply.status_code == 200, reply.text
+        warmed_all("the library with the uploaded brief")

@@ -63,8 +63,11 @@ def test_a_server_that_does_not_answer_times_out_as_one_line():
         silent.listen(8)  # the kernel completes the handshake; nothing ever reads or answers
         port = silent.getsockname()[1]
         message = _one_line_error(Settings(store_url=f"postgresql://ragbot:{SECRET}@127.0.0.1:{port}/ragbot?connect_timeout=1"))
+        short = _one_line_error(Settings(store_url=f"postgresql://ragbot:x@127.0.0.1:{port}/ragbot?connect_timeout=1"))
     assert message.startswith(f"cannot open the store postgresql://ragbot:***@127.0.0.1:{port}/ragbot?connect_timeout=1: "), message
     assert "timeout expired" in message, message
+    message = short
+    assert "timeout expired" in message and "ragbot:***@" in message, f"a one-letter password hides only itself: {message}"
 
 
 def test_a_malformed_url_is_one_line_without_the_password():

@@ -67,12 +67,12 @@ SOURCE_HEADINGS = {
 
 def render_sources(answer: Answer, documents: dict[str, dict[str, Any]]) -> str:
     """Source cards for an answer, headed by its state when it is not (yet) an answer; the closest passages when it abstains."""
-    score = {h.passage.passage_id: h.score for h in answer.retrieved}
+    score = {h.passage.passage_id: h.relevance for h in answer.retrieved}
     cards = []
     if answer.status in SOURCE_HEADINGS:
         cards.append(f"<div class='rb-status' data-status='{answer.status}'><b>{html.escape(SOURCE_HEADINGS[answer.status])}</b></div>")
     if answer.abstained:
-        cards += [_card("", h.passage, (), documents.get(h.passage.doc_id, {}), h.score) for h in answer.retrieved[:3]]
+        cards += [_card("", h.passage, (), documents.get(h.passage.doc_id, {}), h.relevance) for h in answer.retrieved[:3]]
     else:
         cards += [
             _card(f"[{c.n}] ", c.passage, c.spans, documents.get(c.passage.doc_id, {}), score.get(c.passage.passage_id), c.n)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 
 from ragbot.app import concurrency, metrics
 from ragbot.app.api import build_api
@@ -32,18 +33,29 @@ def exposure_warning(host: str, login: object) -> str | None:
     )
 
 
-def warm_llm_and_cache(readiness: Readiness, pipeline: Pipeline) -> None:
-    """Start the LLM; with ``warm_cache``, then warm its prompt cache for the library, yielding to questions (LLM_GROUP)."""
-    readiness.warm_llm(pipeline)
+def warm_llm_and_cache(readiness: Readiness, live: LivePipeline, watch_seconds: float = 10.0) -> None:
+    """Start the LLM; with ``warm_cache``, then warm its prompt cache for the library, yielding to questions (LLM_GROUP).
+
+    The library is watched afterwards: a build that adds briefs (here or on another replica) is warmed too,
+    its passages already saved skipped.
+    """
+    readiness.warm_llm(live.pipeline)
     try:
-        slots = slot_files(pipeline.settings)
+        slots = slot_files(live.pipeline.settings)
     except RagbotError:  # the model did not load: warm_llm said so
         return
     if slots is None:
         return
     warmer = CacheWarmer(slots, busy=lambda: concurrency.LANES.running.get(concurrency.LLM_GROUP, 0) > 0, report=say)
     register(warmer)
-    warmer.run(pipeline.index.passages)
+    warmed = None
+    while True:
+        index = live.pipeline.index  # reloaded first if the library changed on disk
+        if index.manifest.get("build") != warmed:
+            if warmer.run(index.passages).state.startswith("failed"):
+                return
+            warmed = index.manifest.get("build")
+        time.sleep(watch_seconds)
 
 
 def say(message: str) -> None:
@@ -67,7 +79,7 @@ def serve(settings: Settings) -> None:
     live = LivePipeline(pipeline)
     readiness = Readiness(live, needs_llm=settings.engine == "llm")  # /readyz says "loading" until the model is up
     if settings.engine == "llm":  # join the model file (first run) and start llama.cpp while the page comes up
-        threading.Thread(target=warm_llm_and_cache, args=(readiness, pipeline), daemon=True, name="warm-llm").start()
+        threading.Thread(target=warm_llm_and_cache, args=(readiness, live), daemon=True, name="warm-llm").start()
     app = concurrency.with_queue(build_app(live, open_userdata(settings), users))
     api = build_api(live, users)  # /api/ask and /v1/chat/completions, beside the page (ragbot/app/api.py)
     health = build_health(readiness, ApiLogin(users))  # /healthz, /readyz, /metrics (ragbot/app/health.py)

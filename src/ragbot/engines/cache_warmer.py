@@ -113,12 +113,13 @@ class SlotFiles:
         _touch(final)
         return True
 
-    def evict(self, keep: frozenset[Path] | set[Path] = frozenset()) -> int:
-        """Delete the least recently used files until the rest fit the disk budget (``keep`` never); the bytes left."""
+    def evict(self, keep: frozenset[Path] | set[Path] = frozenset(), target: int | None = None) -> int:
+        """Delete the least recently used files until the rest fit ``target`` (the disk budget; ``keep`` never); the bytes left."""
+        target = self.disk_bytes if target is None else target
         files = sorted(self.files(), key=_mtime)
         total = sum(_size(p) for p in files)
         for p in files:
-            if total <= self.disk_bytes:
+            if total <= target:
                 break
             if p in keep:
                 continue
@@ -162,6 +163,7 @@ class CacheWarmer:
     """Reads each passage's prefix once and saves the slot, one passage at a time, waiting while ``busy()`` (a question)."""
 
     POLL_SECONDS = 0.2
+    LOW_WATER = 0.9  # a full budget is evicted down to this share of it, so the folder is listed once per tenth, not per passage
 
     def __init__(
         self, slots: SlotFiles, busy: Callable[[], bool] = lambda: False, report: Callable[[str], None] = log.info, log_every: int = 10
@@ -188,6 +190,7 @@ class CacheWarmer:
         self.status = WarmStatus(len(passages) - len(todo), len(passages), "warming")
         self.report(f"warming the prompt cache: {self.status.done}/{self.status.total} passages already warmed")
         written: set[Path] = set()
+        used = self.slots.used_bytes()  # a running total: the folder is listed again only when it is over budget
         start = time.perf_counter()
         for passage in todo:
             self._wait(stop)
@@ -195,14 +198,18 @@ class CacheWarmer:
                 self.status.state = "stopped"
                 return self.status
             try:
-                written.add(self.warm_one(passage))
+                saved = self.warm_one(passage)
             except SlotError as exc:
                 self.status.state = f"failed: {exc}"
                 self.report(f"warming the prompt cache stopped at {self.status.done}/{self.status.total}: {exc}")
                 return self.status
+            written.add(saved)
+            used += _size(saved)
             self.status.done += 1
-            if self.slots.evict(keep=written) > self.slots.disk_bytes:  # this run's own files fill it: keep them, stop
-                self.slots.path(passage).unlink(missing_ok=True)
+            if used > self.slots.disk_bytes:
+                used = self.slots.evict(keep=written, target=int(self.slots.disk_bytes * self.LOW_WATER))
+            if used > self.slots.disk_bytes:  # this run's own files fill it: keep them, stop
+                saved.unlink(missing_ok=True)
                 self.status.done -= 1
                 self.status.state = "disk budget full"
                 self.report(f"warming stopped at {self.status.done}/{self.status.total}: llm_cache_disk_mib is full")

@@ -112,9 +112,14 @@ class LLMEngine:
             self._judge = AnswerabilityJudge(self.model)
         return self._judge
 
+    @cached_property
+    def reader(self) -> PassageReader:
+        """Reads one passage at a time on the cached prefix (built once, on first use)."""
+        return PassageReader(self.model, slots=self.slots)
+
     def read(self, retrieval: Retrieval) -> list[Reading]:
         """The model's reading of each of the top ``read_passages`` passages alone, in retrieval order."""
-        return read_top(PassageReader(self.model, slots=self.slots), retrieval, self.settings.read_passages)
+        return read_top(self.reader, retrieval, self.settings.read_passages)
 
     @cached_property
     def slots(self) -> SlotFiles | None:

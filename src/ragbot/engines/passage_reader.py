@@ -14,11 +14,20 @@ import math
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 from ragbot.answer import Hit, Retrieval, Verdict
 from ragbot.chunking import Passage
 from ragbot.engines.judge import p_yes
+
+
+class SavedPrefixes(Protocol):
+    """Saved prompt states a reading restores first (engines/cache_warmer.py's SlotFiles, which imports this module)."""
+
+    lock: Any  # held from the restore to the end of the reading that uses it
+
+    def restore(self, passage: Passage) -> bool: ...
+
 
 # Fixed for every passage and question: the cached prefix every reading starts with.
 READER_SYSTEM_PROMPT = (
@@ -64,7 +73,7 @@ def _usage(metadata: dict[str, Any]) -> tuple[int | None, int | None]:
 class PassageReader:
     """Reads passages one at a time with a LangChain chat model that serves log-probabilities (llama.cpp, OpenAI-compatible)."""
 
-    def __init__(self, model: Any, top_logprobs: int = 10, slots: Any | None = None) -> None:
+    def __init__(self, model: Any, top_logprobs: int = 10, slots: SavedPrefixes | None = None) -> None:
         if not 1 <= top_logprobs <= 20:
             raise ValueError(f"top_logprobs must be between 1 and 20, got {top_logprobs}")
         self._model = model.bind(logprobs=True, top_logprobs=top_logprobs, max_tokens=1, temperature=0.0)

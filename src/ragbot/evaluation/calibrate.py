@@ -297,13 +297,13 @@ class Calibration:
         lines.append("".join(f"{h:>{w}}" for h, w in zip(headers, widths, strict=True)))
         lines += ["".join(f"{c:>{w}}" for c, w in zip(r, widths, strict=True)) for r in rows]
         f = self.recording.floor
-        if f.answer_from > 0 or f.claim > RECORDING[CLAIM]:
-            lines.append(f"\nthis run was made with {ANSWER_FROM} {f.answer_from:g} and {CLAIM} {f.claim:g}: below those nothing was "
-                         "written, so only thresholds at or above them were tried; `ragbot eval --calibrate` without RUN records one "
-                         "that can try them all")  # fmt: skip
+        run_own = f"{ANSWER_FROM} {f.answer_from:g}, {CLAIM} {f.claim:g} and {PASSAGE} {f.passage:g}"
+        if f.answer_from > 0 or f.claim > RECORDING[CLAIM] or f.passage > RECORDING[PASSAGE]:
+            lines.append(f"\nthis run was made with {run_own}: below those nothing was written, so only thresholds at or above "
+                         "them were tried; `ragbot eval --calibrate` without RUN records one that can try them all")  # fmt: skip
         if not self.replayable_before:
-            lines.append(f"\nbefore: n/a, the settings in force are below the run's own ({ANSWER_FROM} {f.answer_from}, {CLAIM} "
-                         f"{f.claim}), below which nothing was written; `ragbot eval --calibrate` without RUN records one")  # fmt: skip
+            lines.append(f"\nbefore: n/a, the settings in force are below the run's own ({run_own}), below which nothing was "
+                         "written; `ragbot eval --calibrate` without RUN records one")  # fmt: skip
         lines.append("\nwrong: wrong-answer rate; precision: answers holding every key fact over answers offered; coverage: share "
                      "answered; Brier: of the confidence against answerability. Held out: the even half.")  # fmt: skip
         return "\n".join(lines)

@@ -7,6 +7,7 @@ returns. A problem with the server or the URL is a RagbotError of one line that 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -85,8 +86,8 @@ class PostgresStore(UserDataStore):
 
     def _error(self, what: str, exc: Exception) -> RagbotError:
         text = " ".join(str(exc).split())  # libpq's messages run over several lines
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
+        for secret in self._secrets:  # as a whole token: the password "x" must not turn "expired" into "e***pired"
+            text = re.sub(rf"(?<![\w]){re.escape(secret)}(?![\w])", "***", text)
         return RagbotError(f"{what}: {text}")
 
     @contextmanager
