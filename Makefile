@@ -64,7 +64,7 @@ nginx:
 		else echo "note: nginx is not installed, so the balancer test will be skipped (apt-get install nginx-light)"; fi; }
 
 test: setup browser postgres ocr nginx
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 lint: setup
 	$(BIN)/ruff check src tests bench
