@@ -100,6 +100,7 @@ class Settings(BaseModel):
     # (0.46 chosen on the odd half, docs/trust-reading.md); rerank orders by it.
     read_passages: int = Field(3, ge=1, le=20, description="LLM engine: the top passages read one at a time, one model call each")
     passage_answer_from: float = Field(0.46, ge=0.0, le=1.0, description="an answer needs a passage read alone at this P(Yes); 0: off")
+    passage_read_all: bool = Field(False, description="read all read_passages even after one reaches passage_answer_from (recordings)")
     rerank: Literal["none", "passage_p_yes"] = Field("none", description="LLM engine: reorder the top passages by what the model reads")
     rerank_retrieval_weight: float = Field(0.0, ge=0.0, description="rerank: score = logit P(Yes) + this times the retrieval score")
     # Warming llama.cpp's prompt cache for the library (engines/cache_warmer.py, docs/trust-reading.md): each passage's

@@ -97,3 +97,16 @@ def test_the_llm_engine_reads_the_top_passages_before_writing_and_turns_unsure_w
     off = Pipeline(pipeline.settings.model_copy(update={**strict, "passage_answer_from": 0.0}), pipeline.index, pipeline.encoder)
     answer = next(e for e in off.stream(SHRIMP) if isinstance(e, Final)).answer
     assert "passage_p_yes" not in answer.checks and answer.generated, "off: nothing read, the answer written as before"
+
+
+def test_the_gate_stops_reading_at_the_first_passage_that_states_it(pipeline: Pipeline):
+    """A threshold every reading reaches (the smallest above 0): the first passage is read and no other; read_all reads three."""
+    low = {**PLUMBING, "rerank": "none", "passage_answer_from": 0.000001}
+    answer = next(e for e in Pipeline(pipeline.settings.model_copy(update=low), pipeline.index, pipeline.encoder).stream(SHRIMP)
+                  if isinstance(e, Final)).answer  # fmt: skip
+    read = answer.checks["passage_p_yes"]
+    assert list(read) == [answer.retrieved[0].passage.passage_id] and read[answer.retrieved[0].passage.passage_id], read
+    assert answer.status == "answered" and answer.generated
+    every = Pipeline(pipeline.settings.model_copy(update={**low, "passage_read_all": True}), pipeline.index, pipeline.encoder)
+    answer = next(e for e in every.stream(SHRIMP) if isinstance(e, Final)).answer
+    assert list(answer.checks["passage_p_yes"]) == [h.passage.passage_id for h in answer.retrieved[:3]], "a recording reads all"

@@ -156,7 +156,7 @@ def _calibrate(args: argparse.Namespace, settings_for: SettingsFor, progress: bo
         from ragbot.chain import Pipeline
         from ragbot.evaluation.suite import evaluate
 
-        recording = current.model_copy(update=cal.RECORDING)
+        recording = current.model_copy(update={**cal.RECORDING, "passage_read_all": True})  # every reading, for the replay
         dataset = _load_datasets(args, recording)
         skipped = len(dataset.errors)
         run_dir = args.out or Path("eval/runs") / f"{datetime.now():%Y%m%d-%H%M%S}-calibrate-record"

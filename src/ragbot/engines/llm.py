@@ -117,9 +117,9 @@ class LLMEngine:
         """Reads one passage at a time on the cached prefix (built once, on first use)."""
         return PassageReader(self.model, slots=self.slots)
 
-    def read(self, retrieval: Retrieval) -> list[Reading]:
-        """The model's reading of each of the top ``read_passages`` passages alone, in retrieval order."""
-        return read_top(self.reader, retrieval, self.settings.read_passages)
+    def read(self, retrieval: Retrieval, enough: float | None = None) -> list[Reading]:
+        """The model's reading of each of the top ``read_passages`` passages alone, in retrieval order (up to one at ``enough``)."""
+        return read_top(self.reader, retrieval, self.settings.read_passages, enough)
 
     @cached_property
     def slots(self) -> SlotFiles | None:
@@ -193,7 +193,8 @@ class LLMEngine:
         messages = self.messages(retrieval.question, evidence)
         verdict = self.gate.run(self.judge.run(messages))
         if verdict.status == "answered" and self.settings.passage_answer_from > 0 and readings is None:
-            readings = self.read(retrieval)  # read only when the judge would answer (or to rerank, before it)
+            # read only when the judge would answer (or to rerank, before it); one passage that states it is enough
+            readings = self.read(retrieval, None if self.settings.passage_read_all else self.settings.passage_answer_from)
         checks: dict[str, Any] = {**preview.checks, "p_yes": verdict.p_yes}
         if readings is not None:
             checks["passage_p_yes"] = {r.passage_id: None if r.p_yes is None else round(r.p_yes, 4) for r in readings}

@@ -118,9 +118,14 @@ def best_p_yes(p_yes: Iterable[float | None]) -> float:
     return max((p or 0.0 for p in p_yes), default=0.0)
 
 
-def read_top(reader: PassageReader, retrieval: Retrieval, passages: int) -> list[Reading]:
-    """The top ``passages`` hits read one at a time, in retrieval order."""
-    return [reader.run(h.passage, retrieval.question) for h in retrieval.hits[:passages]]
+def read_top(reader: PassageReader, retrieval: Retrieval, passages: int, enough: float | None = None) -> list[Reading]:
+    """The top ``passages`` hits read one at a time, in retrieval order; with ``enough``, none after one whose P(Yes) reaches it."""
+    readings: list[Reading] = []
+    for hit in retrieval.hits[:passages]:
+        readings.append(reader.run(hit.passage, retrieval.question))
+        if enough is not None and (readings[-1].p_yes or 0.0) >= enough:
+            break
+    return readings
 
 
 class PassageRanker:
