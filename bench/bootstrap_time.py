@@ -1,6 +1,6 @@
 """How long the paired bootstrap adds to a comparison of two 142-question runs (tests/evaluation/test_bootstrap.py checks its figures).
 
-    .venv/bin/python bench/bootstrap_time.py [--runs 5]
+    .venv/bin/python -m bench.bootstrap_time [--runs 5]      (from the repository root: it uses the test's worse copy)
 
 Builds an index of corpus/ in a temporary folder, runs the instant engine on the 142 shipped questions
 (as `ragbot eval` does), makes a worse copy of the run (every third question abstained, answers 1.5 times
@@ -10,12 +10,13 @@ slower) and times ``paired`` on the two. Prints one JSON line: the questions, ea
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import statistics
 import tempfile
 import time
 from pathlib import Path
+
+from tests.evaluation.test_bootstrap import worse
 
 from ragbot.chain import Pipeline
 from ragbot.evaluation.bootstrap import paired
@@ -26,18 +27,6 @@ from ragbot.models.embedder import embedder_for, query_encoder_for
 from ragbot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def worse(records: list[dict]) -> list[dict]:
-    """Every third question abstained instead, and every answer 1.5 times slower (as the test's comparison)."""
-    changed = copy.deepcopy(records)
-    for r in changed[::3]:
-        r["scores"].update(abstained=True, outcome="abstained")
-        if "key_fact_recall" in r["scores"]:
-            r["scores"]["key_fact_recall"] = 0.0
-    for r in changed:
-        r["scores"]["latency_ms"] *= 1.5
-    return changed
 
 
 def main() -> None:

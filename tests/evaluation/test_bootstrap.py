@@ -28,8 +28,8 @@ def full_run(pipeline, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, 
     return out, records
 
 
-def _worse(records: list[dict]) -> list[dict]:
-    """Every third question abstained instead, and every answer 1.5 times slower."""
+def worse(records: list[dict]) -> list[dict]:
+    """Every third question abstained instead, and every answer 1.5 times slower (also bench/bootstrap_time.py's comparison)."""
     changed = copy.deepcopy(records)
     for r in changed[::3]:
         r["scores"].update(abstained=True, outcome="abstained")
@@ -42,7 +42,7 @@ def _worse(records: list[dict]) -> list[dict]:
 
 def test_the_figures_are_the_reports_and_the_intervals_are_a_bootstrap_of_them(full_run):
     _, records = full_run
-    other = _worse(records)
+    other = worse(records)
     diffs = {d.metric: d for d in paired(records, other)}
     for recs, side in ((records, "a"), (other, "b")):
         report = aggregate(recs)
@@ -76,8 +76,8 @@ def test_compare_shows_every_interval_and_marks_the_ones_holding_zero(full_run, 
     out, records = full_run
     other = tmp_path / "other"
     other.mkdir()
-    summarize_run(other, {"label": "worse", "dataset": "same"}, _worse(records), echo=lambda _m: None)
-    (other / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in _worse(records)))
+    summarize_run(other, {"label": "worse", "dataset": "same"}, worse(records), echo=lambda _m: None)
+    (other / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in worse(records)))
     text = compare(out, other)
     rows = {line.split()[0]: line for line in text.splitlines() if line and line.split()[0] in ("false_abstention", "hit@1", "mrr")}
     assert "includes 0" not in rows["false_abstention"] and "includes 0" in rows["hit@1"] and "includes 0" in rows["mrr"]
